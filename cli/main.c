@@ -1,0 +1,51 @@
+/*
+ * main.c - entry point of `beck`: dispatches to subcommands.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const beck_cli_command_t commands[] = {
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "beck %s - a Kafka-compatible streaming platform in one binary\n"
+          "\n"
+          "Usage: beck COMMAND [ARGS...]\n"
+          "\n"
+          "Commands:\n",
+          BECK_VERSION);
+  for (const beck_cli_command_t *c = commands; c->name; c++)
+    fprintf(out, "  %-12s %s\n", c->name, c->summary);
+  fprintf(out,
+          "\n"
+          "Options:\n"
+          "  -h, --help     show this help\n"
+          "  -V, --version  show the version\n"
+          "\n"
+          "Run `beck COMMAND --help` for a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+    printf("beck %s\n", BECK_VERSION);
+    return 0;
+  }
+  for (const beck_cli_command_t *c = commands; c->name; c++)
+    if (strcmp(c->name, cmd) == 0)
+      return c->run(argc - 1, argv + 1);
+  fprintf(stderr, "beck: unknown command '%s'\nRun `beck --help` for the list of commands.\n", cmd);
+  return 2;
+}

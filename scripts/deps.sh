@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs Beck's build and test dependencies from Debian's packages.
+# Idempotent: installs only what is missing, and runs `apt-get update` only
+# when something must be installed. Run as root (or with sudo available).
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config clang
+  libuv1-dev libyaml-dev libsqlite3-dev libpq-dev libcmocka-dev
+  librdkafka-dev libjansson-dev zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev
+  kcat python3 python3-confluent-kafka python3-kafka
+  postgresql sqlite3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done" >&2
