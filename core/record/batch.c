@@ -157,6 +157,9 @@ size_t beck_varlong_encode(uint8_t *p, int64_t v) {
 
 void beck_record_iter_init(beck_record_iter_t *it, const beck_batch_header_t *hdr, const uint8_t *records,
                            size_t len) {
+  static const uint8_t empty[1];
+  if (records == NULL) /* an empty records section may come as NULL; NULL + 0 is undefined */
+    records = empty;
   it->p = records;
   it->end = records + len;
   it->remaining = hdr->records_count;

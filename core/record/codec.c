@@ -529,7 +529,10 @@ beck_err_t beck_batch_records(const uint8_t *batch, size_t len, const beck_batch
                       h->records_count, n);
     return err;
   }
-  *records = beck_slice(scratch->data, scratch->len);
+  /* never hand out NULL: an empty result (a xerial header with no blocks)
+   * leaves a fresh scratch unallocated, and NULL + 0 is undefined */
+  static const uint8_t empty[1];
+  *records = beck_slice(scratch->data ? scratch->data : empty, scratch->len);
   return BECK_ERR_OK;
 }
 

@@ -524,6 +524,38 @@ static void empty_batch_built_compressed_is_valid(void **state) {
   }
 }
 
+/* Found by fuzz_record_batch: a xerial stream with no blocks decodes to
+ * nothing, leaving a fresh scratch buffer unallocated. */
+static void xerial_batch_with_no_blocks_yields_empty_non_null_records(void **state) {
+  beck_batch_builder_t b;
+  beck_error_t e;
+  beck_batch_builder_init(&b);
+  assert_int_equal(beck_batch_builder_finish(&b), 0);
+  b.buf.len = BECK_BATCH_HEADER_SIZE;
+  xerial_frame(NULL, 0, 1, &b.buf);
+  beck_store_be16(b.buf.data + BECK_BATCH_OFF_ATTRIBUTES, BECK_CODEC_SNAPPY);
+  beck_store_be32(b.buf.data + BECK_BATCH_OFF_LENGTH, (uint32_t)(b.buf.len - BECK_BATCH_LOG_OVERHEAD));
+  beck_batch_update_crc(b.buf.data, b.buf.len);
+  beck_batch_header_t h;
+  assert_int_equal(beck_batch_validate(b.buf.data, b.buf.len, false, &h, &e), 0);
+  beck_buf_t scratch = {0};
+  beck_slice_t recs;
+  assert_int_equal(beck_batch_records(b.buf.data, b.buf.len, &h, MIB, &scratch, &recs, &e), 0);
+  assert_non_null(recs.ptr);
+  assert_int_equal(recs.len, 0);
+  beck_record_iter_t it;
+  beck_record_t r;
+  beck_record_iter_init(&it, &h, recs.ptr, recs.len);
+  assert_int_equal(beck_record_iter_next(&it, &r), 0);
+  beck_record_iter_init(&it, &h, NULL, 0); /* an empty records section may be NULL */
+  assert_int_equal(beck_record_iter_next(&it, &r), 0);
+  h.records_count = 1; /* ... even when the count says otherwise */
+  beck_record_iter_init(&it, &h, NULL, 0);
+  assert_true(beck_record_iter_next(&it, &r) < 0);
+  beck_buf_free(&scratch);
+  beck_batch_builder_free(&b);
+}
+
 static void finish_compressed_refuses_unknown_codec_and_leaves_builder_usable(void **state) {
   beck_batch_builder_t b;
   beck_error_t e;
@@ -639,6 +671,7 @@ int main(void) {
       cmocka_unit_test(codec_names_parse_back),
       cmocka_unit_test(batch_built_compressed_validates_and_iterates_for_every_codec),
       cmocka_unit_test(empty_batch_built_compressed_is_valid),
+      cmocka_unit_test(xerial_batch_with_no_blocks_yields_empty_non_null_records),
       cmocka_unit_test(finish_compressed_refuses_unknown_codec_and_leaves_builder_usable),
       cmocka_unit_test(corrupt_compressed_records_fail_with_batch_context),
 #ifdef BECK_FUZZ_SEED_DIR
