@@ -234,11 +234,13 @@ int beck_record_iter_next(beck_record_iter_t *it, beck_record_t *r) {
       return iter_fail(it);
   if (cur.len != 0)
     return iter_fail(it);
-  r->offset = it->hdr.base_offset + off_delta;
+  /* both sums come from the wire: one that overflows int64 is malformed */
+  if (__builtin_add_overflow(it->hdr.base_offset, (int64_t)off_delta, &r->offset))
+    return iter_fail(it);
   if (it->hdr.attributes & BECK_BATCH_ATTR_LOG_APPEND_TIME)
     r->timestamp = it->hdr.max_timestamp;
-  else
-    r->timestamp = it->hdr.base_timestamp + ts_delta;
+  else if (__builtin_add_overflow(it->hdr.base_timestamp, ts_delta, &r->timestamp))
+    return iter_fail(it);
   it->p = end;
   it->remaining--;
   return 1;

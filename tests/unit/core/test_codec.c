@@ -556,6 +556,33 @@ static void xerial_batch_with_no_blocks_yields_empty_non_null_records(void **sta
   beck_batch_builder_free(&b);
 }
 
+/* Found by fuzz_record_batch: BaseTimestamp + TimestampDelta (and BaseOffset
+ * + OffsetDelta) overflowed int64 inside the iterator. Such a record is
+ * malformed; the records before it still iterate. */
+static void iterator_refuses_records_whose_offset_or_timestamp_overflows(void **state) {
+  for (int which = 0; which < 2; which++) {
+    beck_batch_builder_t b;
+    beck_batch_builder_init(&b);
+    assert_int_equal(beck_batch_builder_add(&b, 1000, beck_nstr("a", 1), beck_nstr("1", 1), NULL, 0), 0);
+    assert_int_equal(beck_batch_builder_add(&b, 2000, beck_nstr("b", 1), beck_nstr("2", 1), NULL, 0), 0);
+    assert_int_equal(beck_batch_builder_finish(&b), 0);
+    if (which == 0)
+      beck_store_be64(b.buf.data + BECK_BATCH_OFF_BASE_TIMESTAMP, (uint64_t)(INT64_MAX - 10));
+    else
+      beck_batch_set_base_offset(b.buf.data, INT64_MAX);
+    beck_batch_update_crc(b.buf.data, b.buf.len);
+    beck_batch_header_t h;
+    beck_error_t e;
+    assert_int_equal(beck_batch_validate(b.buf.data, b.buf.len, true, &h, &e), 0);
+    beck_record_iter_t it;
+    beck_record_t r;
+    beck_record_iter_init(&it, &h, b.buf.data + BECK_BATCH_HEADER_SIZE, b.buf.len - BECK_BATCH_HEADER_SIZE);
+    assert_int_equal(beck_record_iter_next(&it, &r), 1);
+    assert_true(beck_record_iter_next(&it, &r) < 0);
+    beck_batch_builder_free(&b);
+  }
+}
+
 static void finish_compressed_refuses_unknown_codec_and_leaves_builder_usable(void **state) {
   beck_batch_builder_t b;
   beck_error_t e;
@@ -672,6 +699,7 @@ int main(void) {
       cmocka_unit_test(batch_built_compressed_validates_and_iterates_for_every_codec),
       cmocka_unit_test(empty_batch_built_compressed_is_valid),
       cmocka_unit_test(xerial_batch_with_no_blocks_yields_empty_non_null_records),
+      cmocka_unit_test(iterator_refuses_records_whose_offset_or_timestamp_overflows),
       cmocka_unit_test(finish_compressed_refuses_unknown_codec_and_leaves_builder_usable),
       cmocka_unit_test(corrupt_compressed_records_fail_with_batch_context),
 #ifdef BECK_FUZZ_SEED_DIR
