@@ -192,7 +192,7 @@ static beck_err_t gzip_decompress(const uint8_t *src, size_t len, sink_t *s, bec
       break;
     }
     if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT || rc == Z_STREAM_ERROR) {
-      err = sink_fail(s, e, BECK_ERR_CORRUPT, "corrupt stream at input byte %zu: %s", (size_t)zs.total_in,
+      err = sink_fail(s, e, BECK_ERR_CORRUPT, "corrupt stream near input byte %zu: %s", pos,
                       zs.msg ? zs.msg : "invalid data");
       break;
     }
@@ -397,8 +397,8 @@ static beck_err_t zstd_decompress(const uint8_t *src, size_t len, sink_t *s, bec
       else if (code == ZSTD_error_memory_allocation)
         err = sink_fail(s, e, BECK_ERR_NOMEM, "out of memory decompressing");
       else
-        err = sink_fail(s, e, BECK_ERR_CORRUPT, "corrupt frame near input byte %zu: %s", in.pos,
-                        ZSTD_getErrorName(hint));
+        err =
+            sink_fail(s, e, BECK_ERR_CORRUPT, "corrupt frame near input byte %zu: %s", in.pos, ZSTD_getErrorName(hint));
       break;
     }
     s->out->len += ob.pos;
@@ -457,11 +457,16 @@ beck_err_t beck_codec_decompress(beck_codec_t codec, const uint8_t *src, size_t 
   sink_t s;
   sink_init(&s, out, codec, max_out);
   switch (codec) {
-  case BECK_CODEC_NONE: return copy_capped(src, len, &s, e);
-  case BECK_CODEC_GZIP: return gzip_decompress(src, len, &s, e);
-  case BECK_CODEC_SNAPPY: return snappy_decompress(src, len, &s, e);
-  case BECK_CODEC_LZ4: return lz4_decompress(src, len, &s, e);
-  case BECK_CODEC_ZSTD: return zstd_decompress(src, len, &s, e);
+  case BECK_CODEC_NONE:
+    return copy_capped(src, len, &s, e);
+  case BECK_CODEC_GZIP:
+    return gzip_decompress(src, len, &s, e);
+  case BECK_CODEC_SNAPPY:
+    return snappy_decompress(src, len, &s, e);
+  case BECK_CODEC_LZ4:
+    return lz4_decompress(src, len, &s, e);
+  case BECK_CODEC_ZSTD:
+    return zstd_decompress(src, len, &s, e);
   }
   return beck_error_set(e, BECK_ERR_UNSUPPORTED, "unknown compression codec %d", (int)codec);
 }
@@ -474,11 +479,16 @@ beck_err_t beck_codec_compress(beck_codec_t codec, const uint8_t *src, size_t le
   sink_t s;
   sink_init(&s, out, codec, SIZE_MAX);
   switch (codec) {
-  case BECK_CODEC_NONE: return copy_capped(src, len, &s, e);
-  case BECK_CODEC_GZIP: return gzip_compress(src, len, &s, e);
-  case BECK_CODEC_SNAPPY: return snappy_compress_raw(src, len, &s, e);
-  case BECK_CODEC_LZ4: return lz4_compress(src, len, &s, e);
-  case BECK_CODEC_ZSTD: return zstd_compress(src, len, &s, e);
+  case BECK_CODEC_NONE:
+    return copy_capped(src, len, &s, e);
+  case BECK_CODEC_GZIP:
+    return gzip_compress(src, len, &s, e);
+  case BECK_CODEC_SNAPPY:
+    return snappy_compress_raw(src, len, &s, e);
+  case BECK_CODEC_LZ4:
+    return lz4_compress(src, len, &s, e);
+  case BECK_CODEC_ZSTD:
+    return zstd_compress(src, len, &s, e);
   }
   return beck_error_set(e, BECK_ERR_UNSUPPORTED, "unknown compression codec %d", (int)codec);
 }

@@ -47,10 +47,18 @@ static uint8_t *mixed_data(size_t n) {
   static const char text[] = "partition clicks-3 offset 81920: the quick brown fox; ";
   for (size_t i = 0; i < n; i++) {
     switch ((i / 4096) % 4) {
-    case 0: p[i] = (uint8_t)rng_next(&s); break;
-    case 1: p[i] = (uint8_t)text[i % (sizeof text - 1)]; break;
-    case 2: p[i] = 0; break;
-    default: p[i] = (uint8_t)('a' + rng_next(&s) % 4); break;
+    case 0:
+      p[i] = (uint8_t)rng_next(&s);
+      break;
+    case 1:
+      p[i] = (uint8_t)text[i % (sizeof text - 1)];
+      break;
+    case 2:
+      p[i] = 0;
+      break;
+    default:
+      p[i] = (uint8_t)('a' + rng_next(&s) % 4);
+      break;
     }
   }
   return p;
@@ -336,8 +344,9 @@ static void hostile_size_claims_are_refused_before_allocating(void **state) {
 
   /* zstd: a frame header claiming 4 GiB of content, then RLE blocks of
    * 128 KiB each (4 bytes per block); 8 blocks = 1 MiB of output. */
-  uint8_t zs[14 + 8 * 4] = {0x28, 0xb5, 0x2f, 0xfd, 0xc0 /* FCS 8 bytes */, 0x58 /* window 2 MiB */,
-                            0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00 /* 4 GiB LE */};
+  uint8_t zs[14 + 8 * 4] = {
+      0x28, 0xb5, 0x2f, 0xfd, 0xc0 /* FCS 8 bytes */, 0x58 /* window 2 MiB */, 0x00, 0x00, 0x00, 0x00,
+      0x01, 0x00, 0x00, 0x00 /* 4 GiB LE */};
   for (int i = 0; i < 8; i++) {
     uint32_t bh = (128u * 1024u) << 3 | 1u << 1; /* RLE, not last */
     zs[14 + 4 * i] = (uint8_t)bh;
@@ -400,8 +409,7 @@ static void garbage_and_truncated_input_fail_corrupt_naming_the_codec(void **sta
 static void unknown_codec_is_unsupported(void **state) {
   beck_buf_t out = {0};
   beck_error_t e;
-  assert_int_equal(beck_codec_decompress((beck_codec_t)5, (const uint8_t *)"x", 1, 10, &out, &e),
-                   BECK_ERR_UNSUPPORTED);
+  assert_int_equal(beck_codec_decompress((beck_codec_t)5, (const uint8_t *)"x", 1, 10, &out, &e), BECK_ERR_UNSUPPORTED);
   assert_int_equal(beck_codec_compress((beck_codec_t)7, (const uint8_t *)"x", 1, &out, &e), BECK_ERR_UNSUPPORTED);
   assert_int_equal(out.len, 0);
   beck_buf_free(&out);
