@@ -105,6 +105,7 @@ static beck_err_t sink_grow(sink_t *s, size_t need, beck_error_t *e) {
   if (b->cap - b->len >= need)
     return BECK_ERR_OK;
   size_t want = b->len + need;
+  assert(need <= SIZE_MAX - b->len && want <= s->hard_cap);
   size_t cap = b->cap > SIZE_MAX / 2 ? SIZE_MAX : b->cap * 2;
   if (cap < want)
     cap = want;
