@@ -739,9 +739,9 @@ static void kafka_python_vectors_decode_flatten_and_reencode(void **state) {
     uint8_t *bytes = unhex(t->hex, &len);
     beck_arena_t arena;
     beck_arena_init(&arena, 0);
-    beck_proto_response_t msg;
+    void *msg = beck_arena_zalloc(&arena, d->size);
     beck_error_t e;
-    beck_err_t rc = beck_proto_decode(t->api_key, t->version, t->is_request, bytes, len, &arena, &msg, &e);
+    beck_err_t rc = beck_proto_decode(t->api_key, t->version, t->is_request, bytes, len, &arena, msg, &e);
     if (rc) {
       print_error("%s: decode: %s\n", t->name, e.msg);
       failures++;
@@ -750,7 +750,7 @@ static void kafka_python_vectors_decode_flatten_and_reencode(void **state) {
       continue;
     }
     beck_buf_t flat = {0};
-    flat_struct(&flat, d, &msg, t->version);
+    flat_struct(&flat, d, msg, t->version);
     beck_buf_printf(&flat, "%s", ""); /* NUL-terminate */
     const char *got = flat.len ? (const char *)flat.data + 1 : "";
     if (strcmp(got, t->flat) != 0) {
@@ -758,8 +758,8 @@ static void kafka_python_vectors_decode_flatten_and_reencode(void **state) {
       failures++;
     }
     beck_buf_t again = {0};
-    assert_int_equal(beck_proto_encode(t->api_key, t->version, t->is_request, &msg, &again, &e), BECK_ERR_OK);
-    if (again.len != len || memcmp(again.data, bytes, len) != 0) {
+    assert_int_equal(beck_proto_encode(t->api_key, t->version, t->is_request, msg, &again, &e), BECK_ERR_OK);
+    if (again.len != len || (len && memcmp(again.data, bytes, len) != 0)) {
       print_error("%s: re-encoding differs\n", t->name);
       failures++;
     }
