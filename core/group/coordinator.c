@@ -272,10 +272,8 @@ void beck__gc_answer_join(beck_gc_t *gc, gc_call_t *call, const beck_gc_join_res
   call->data = beck_malloc(size ? size : 1);
   if (call->data == NULL) {
     /* Out of memory: a retriable error keeps the client going. */
-    call->join = (beck_gc_join_result_t){.error = BECK_GC_COORDINATOR_NOT_AVAILABLE,
-                                         .generation_id = -1,
-                                         .leader_id = "",
-                                         .member_id = ""};
+    call->join = (beck_gc_join_result_t){
+        .error = BECK_GC_COORDINATOR_NOT_AVAILABLE, .generation_id = -1, .leader_id = "", .member_id = ""};
   } else {
     beck_gc_member_meta_t *members = call->data;
     char *p = (char *)(members + res->nmembers);

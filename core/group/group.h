@@ -20,13 +20,14 @@
  * get UNKNOWN_MEMBER_ID (clients then rejoin as new members).
  *
  * Errors: results carry Kafka wire error codes (int16_t, 0 = none); only
- * beck_gc_new() and beck_gc_offsets_foreach() return a local beck_err_t.
+ * beck_gc_new() returns a local beck_err_t.
  *
  * Ownership: every string and byte array passed in is borrowed for the call
- * and copied if kept. Strings are NUL-terminated; a nullable Kafka string is
- * NULL when absent. Results passed to callbacks are borrowed for the callback
- * only. Pointers returned by beck_gc_offset_get() stay valid until the next
- * call that changes the coordinator.
+ * and copied if kept. Strings are NUL-terminated and non-NULL unless a field
+ * says otherwise (nullable Kafka strings are NULL when absent). Results
+ * passed to callbacks are borrowed for the callback only. Pointers returned
+ * by beck_gc_offset_get() stay valid until the next call that changes the
+ * coordinator.
  *
  * Callbacks: beck_gc_join() and beck_gc_sync() call their callback exactly
  * once, either before they return (errors, immediate answers) or later from
@@ -69,12 +70,12 @@ enum {
 };
 
 typedef struct beck_gc_config {
-  int32_t min_session_timeout_ms;      /* group.min.session.timeout.ms, 6000 */
-  int32_t max_session_timeout_ms;      /* group.max.session.timeout.ms, 1800000 */
-  int32_t initial_rebalance_delay_ms;  /* group.initial.rebalance.delay.ms, 3000; 0 = none */
-  int64_t offsets_retention_ms;        /* offsets.retention.minutes, 7 days */
-  int64_t offsets_retention_check_ms;  /* offsets.retention.check.interval.ms, 600000 */
-  int32_t offset_metadata_max_bytes;   /* offset.metadata.max.bytes, 4096 */
+  int32_t min_session_timeout_ms;     /* group.min.session.timeout.ms, 6000 */
+  int32_t max_session_timeout_ms;     /* group.max.session.timeout.ms, 1800000 */
+  int32_t initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms, 3000; 0 = none */
+  int64_t offsets_retention_ms;       /* offsets.retention.minutes, 7 days */
+  int64_t offsets_retention_check_ms; /* offsets.retention.check.interval.ms, 600000 */
+  int32_t offset_metadata_max_bytes;  /* offset.metadata.max.bytes, 4096 */
   /* Wall clock for commit timestamps and retention (they are persisted, so
    * they cannot use the monotonic now_ms) and randomness for member ids.
    * NULL = beck_env_default(). Borrowed; must outlive the coordinator. */
@@ -115,16 +116,16 @@ typedef struct beck_gc_protocol {
 
 typedef struct beck_gc_join_req {
   const char *group_id;
-  const char *member_id;          /* "" (or NULL) for a new member */
-  const char *group_instance_id;  /* NULL: dynamic member (KIP-345 static otherwise) */
-  const char *client_id;          /* NULL is taken as "" */
-  const char *client_host;        /* NULL is taken as "" */
+  const char *member_id;         /* "" (or NULL) for a new member */
+  const char *group_instance_id; /* NULL: dynamic member (KIP-345 static otherwise) */
+  const char *client_id;         /* NULL is taken as "" */
+  const char *client_host;       /* NULL is taken as "" */
   int32_t session_timeout_ms;
-  int32_t rebalance_timeout_ms;   /* < 0 (JoinGroup v0): the session timeout is used */
+  int32_t rebalance_timeout_ms; /* < 0 (JoinGroup v0): the session timeout is used */
   const char *protocol_type;
   const beck_gc_protocol_t *protocols;
   int nprotocols;
-  int16_t api_version;            /* >= 4 enables KIP-394 (MEMBER_ID_REQUIRED) */
+  int16_t api_version; /* >= 4 enables KIP-394 (MEMBER_ID_REQUIRED) */
 } beck_gc_join_req_t;
 
 typedef struct beck_gc_member_meta {
@@ -135,11 +136,11 @@ typedef struct beck_gc_member_meta {
 
 typedef struct beck_gc_join_result {
   int16_t error;
-  int32_t generation_id;       /* -1 on error */
-  const char *protocol_type;   /* NULL on error */
-  const char *protocol_name;   /* NULL on error */
-  const char *leader_id;       /* "" on error */
-  const char *member_id;       /* the member's id: the generated one for a new member (also with 79) */
+  int32_t generation_id;                /* -1 on error */
+  const char *protocol_type;            /* NULL on error */
+  const char *protocol_name;            /* NULL on error */
+  const char *leader_id;                /* "" on error */
+  const char *member_id;                /* the member's id: the generated one for a new member (also with 79) */
   const beck_gc_member_meta_t *members; /* only for the leader, else NULL */
   int nmembers;
 } beck_gc_join_result_t;
@@ -163,18 +164,18 @@ typedef struct beck_gc_sync_req {
   const char *group_id;
   int32_t generation_id;
   const char *member_id;
-  const char *group_instance_id;  /* NULL when absent */
-  const char *protocol_type;      /* v5+: checked when not NULL */
-  const char *protocol_name;      /* v5+: checked when not NULL */
+  const char *group_instance_id;           /* NULL when absent */
+  const char *protocol_type;               /* v5+: checked when not NULL */
+  const char *protocol_name;               /* v5+: checked when not NULL */
   const beck_gc_assignment_t *assignments; /* the leader's; followers send none */
   int nassignments;
 } beck_gc_sync_req_t;
 
 typedef struct beck_gc_sync_result {
   int16_t error;
-  const char *protocol_type;  /* NULL on error */
-  const char *protocol_name;  /* NULL on error */
-  beck_slice_t assignment;    /* the member's bytes; empty on error or when the leader gave none */
+  const char *protocol_type; /* NULL on error */
+  const char *protocol_name; /* NULL on error */
+  beck_slice_t assignment;   /* the member's bytes; empty on error or when the leader gave none */
 } beck_gc_sync_result_t;
 
 typedef void (*beck_gc_sync_cb)(void *arg, const beck_gc_sync_result_t *res);
@@ -190,8 +191,8 @@ int16_t beck_gc_heartbeat(beck_gc_t *gc, const char *group_id, int32_t generatio
                           const char *group_instance_id, int64_t now_ms);
 
 typedef struct beck_gc_member_id {
-  const char *member_id;          /* "" with an instance id: remove that static member */
-  const char *group_instance_id;  /* NULL when absent */
+  const char *member_id;         /* "" with an instance id: remove that static member */
+  const char *group_instance_id; /* NULL when absent */
 } beck_gc_member_id_t;
 
 /* LeaveGroup for n members (v0-2: n = 1). Writes each member's error to
@@ -206,8 +207,8 @@ typedef struct beck_gc_offset_commit {
   const char *topic;
   int32_t partition;
   int64_t offset;
-  int32_t leader_epoch;   /* -1 when unknown (OffsetCommit < v6) */
-  const char *metadata;   /* NULL is stored as "" */
+  int32_t leader_epoch; /* -1 when unknown (OffsetCommit < v6) */
+  const char *metadata; /* NULL is stored as "" */
 } beck_gc_offset_commit_t;
 
 /* OffsetCommit. generation_id -1 with member_id "" is a "simple" commit,
@@ -217,16 +218,16 @@ typedef struct beck_gc_offset_commit {
  * store failed). Offsets answered 0 are on disk. The broker checks that the
  * topics and partitions exist before calling. */
 int16_t beck_gc_commit(beck_gc_t *gc, const char *group_id, int32_t generation_id, const char *member_id,
-                       const char *group_instance_id, const beck_gc_offset_commit_t *offsets, int n,
-                       int16_t *errors, int64_t now_ms);
+                       const char *group_instance_id, const beck_gc_offset_commit_t *offsets, int n, int16_t *errors,
+                       int64_t now_ms);
 
 typedef struct beck_gc_offset {
   const char *topic;
   int32_t partition;
   int64_t offset;
   int32_t leader_epoch;
-  const char *metadata;  /* never NULL */
-  int64_t commit_ms;     /* wall clock */
+  const char *metadata; /* never NULL */
+  int64_t commit_ms;    /* wall clock */
 } beck_gc_offset_t;
 
 /* OffsetFetch for one partition. Returns whether an offset is committed; if
@@ -238,8 +239,8 @@ bool beck_gc_offset_get(beck_gc_t *gc, const char *group_id, const char *topic, 
 /* OffsetFetch with null topics: calls cb for every committed offset of the
  * group, ordered by topic then partition, until cb returns non-zero. The
  * struct is borrowed for the call; cb must not change the coordinator. */
-beck_err_t beck_gc_offsets_foreach(beck_gc_t *gc, const char *group_id,
-                                   int (*cb)(void *arg, const beck_gc_offset_t *o), void *arg, beck_error_t *e);
+void beck_gc_offsets_foreach(beck_gc_t *gc, const char *group_id, int (*cb)(void *arg, const beck_gc_offset_t *o),
+                             void *arg);
 
 /* Forgets the committed offsets of a deleted topic in every group (memory
  * only: beck_meta_topic_delete() removes the stored rows). */
@@ -249,8 +250,8 @@ void beck_gc_delete_topic_offsets(beck_gc_t *gc, const char *topic);
 
 typedef struct beck_gc_group_info {
   const char *group_id;
-  const char *protocol_type;  /* "" when none */
-  const char *state;          /* "Empty", "PreparingRebalance", "CompletingRebalance", "Stable" */
+  const char *protocol_type; /* "" when none */
+  const char *state;         /* "Empty", "PreparingRebalance", "CompletingRebalance", "Stable" */
 } beck_gc_group_info_t;
 
 /* Calls cb for every group in group id order until cb returns non-zero. The
@@ -262,16 +263,16 @@ typedef struct beck_gc_member_desc {
   const char *group_instance_id; /* NULL for dynamic members */
   const char *client_id;
   const char *client_host;
-  beck_slice_t metadata;    /* chosen protocol's; empty unless Stable (as Kafka) */
-  beck_slice_t assignment;  /* empty unless Stable */
+  beck_slice_t metadata;   /* chosen protocol's; empty unless Stable (as Kafka) */
+  beck_slice_t assignment; /* empty unless Stable */
 } beck_gc_member_desc_t;
 
 typedef struct beck_gc_group_desc {
-  int16_t error;              /* 0; 24 for an empty group id */
+  int16_t error; /* 0; 24 for an empty group id */
   const char *group_id;
-  const char *state;          /* "Dead" for an unknown group */
-  const char *protocol_type;  /* "" when none */
-  const char *protocol;       /* chosen protocol when Stable, else "" */
+  const char *state;         /* "Dead" for an unknown group */
+  const char *protocol_type; /* "" when none */
+  const char *protocol;      /* chosen protocol when Stable, else "" */
   const beck_gc_member_desc_t *members;
   int nmembers;
 } beck_gc_group_desc_t;

@@ -80,18 +80,18 @@ typedef struct gc_call gc_call_t;
 struct gc_call {
   gc_call_t *prev, *next; /* on gc->parked or gc->ready */
   bool parked;
-  gc_call_t **slot;       /* the member field pointing here while parked */
+  gc_call_t **slot; /* the member field pointing here while parked */
   gc_call_kind_t kind;
   beck_gc_join_cb join_cb;
   beck_gc_sync_cb sync_cb;
   void *arg;
   beck_gc_join_result_t join; /* filled when answered; points into data */
   beck_gc_sync_result_t sync;
-  void *data;                 /* owned copy of the result's strings and bytes */
+  void *data; /* owned copy of the result's strings and bytes */
 };
 
 typedef struct gc_protocol {
-  const char *name;      /* points into the member's protocol block */
+  const char *name; /* points into the member's protocol block */
   const uint8_t *metadata;
   size_t len;
 } gc_protocol_t;
@@ -137,7 +137,7 @@ typedef struct gc_topic {
   char *name;
   gc_offset_t *parts; /* sorted by partition */
   int n, cap;
-  int reserve;        /* scratch for beck_gc_commit */
+  int reserve; /* scratch for beck_gc_commit */
 } gc_topic_t;
 
 typedef struct gc_group {
@@ -154,7 +154,7 @@ typedef struct gc_group {
   int npending;
   /* join phase (PreparingRebalance) */
   int64_t join_deadline;
-  bool initial_delay;    /* Kafka's InitialDelayedJoin: no early completion */
+  bool initial_delay; /* Kafka's InitialDelayedJoin: no early completion */
   bool new_member_added;
   int32_t delay_ms, remaining_ms;
   /* sync phase */
@@ -228,8 +228,8 @@ gc_member_t *beck__gc_member_new(const char *id, const beck_gc_join_req_t *req, 
 void beck__gc_member_free(gc_member_t *m);
 /* Adds a member that has just joined (Kafka's addMemberAndRebalance) and
  * takes ownership of it; BECK_ERR_NOMEM leaves the group unchanged. */
-beck_err_t beck__gc_add_member(beck_gc_t *gc, gc_group_t *g, gc_member_t *m, const char *protocol_type,
-                               gc_call_t *call, int64_t now_ms);
+beck_err_t beck__gc_add_member(beck_gc_t *gc, gc_group_t *g, gc_member_t *m, const char *protocol_type, gc_call_t *call,
+                               int64_t now_ms);
 /* Parks a new JoinGroup of an existing member and rebalances (updateMemberAndRebalance). */
 void beck__gc_rejoin(beck_gc_t *gc, gc_group_t *g, gc_member_t *m, gc_call_t *call, int64_t now_ms);
 /* Removes a member, answering its parked calls with 25, and reacts (removeMemberAndUpdateGroup). */

@@ -33,9 +33,8 @@ static bool update_member(gc_member_t *m, const beck_gc_join_req_t *req, int32_t
   return true;
 }
 
-static void update_member_and_rebalance(beck_gc_t *gc, gc_group_t *g, gc_member_t *m,
-                                        const beck_gc_join_req_t *req, int32_t rebalance_ms, gc_call_t *call,
-                                        int64_t now_ms) {
+static void update_member_and_rebalance(beck_gc_t *gc, gc_group_t *g, gc_member_t *m, const beck_gc_join_req_t *req,
+                                        int32_t rebalance_ms, gc_call_t *call, int64_t now_ms) {
   if (!update_member(m, req, rebalance_ms)) {
     beck__gc_join_error(gc, call, BECK_GC_COORDINATOR_NOT_AVAILABLE, m->id);
     return;
@@ -46,8 +45,7 @@ static void update_member_and_rebalance(beck_gc_t *gc, gc_group_t *g, gc_member_
 /* A known instance id with MemberId "": the restarted static member takes
  * over; the old member id is fenced (82). */
 static void static_member_rejoin(beck_gc_t *gc, gc_group_t *g, gc_member_t *m, char *new_id,
-                                 const beck_gc_join_req_t *req, int32_t rebalance_ms, gc_call_t *call,
-                                 int64_t now_ms) {
+                                 const beck_gc_join_req_t *req, int32_t rebalance_ms, gc_call_t *call, int64_t now_ms) {
   if (m->join_call)
     beck__gc_join_error(gc, m->join_call, BECK_GC_FENCED_INSTANCE_ID, m->id);
   if (m->sync_call)

@@ -164,8 +164,7 @@ static int16_t validate_commit(const gc_group_t *g, int32_t generation_id, const
 
 /* Writes the offsets that passed validation (errors[i] == 0); a failure
  * marks them 15 and leaves memory as it was. */
-static void store_offsets(beck_gc_t *gc, gc_group_t *g, const beck_gc_offset_commit_t *offs, int n,
-                          int16_t *errors) {
+static void store_offsets(beck_gc_t *gc, gc_group_t *g, const beck_gc_offset_commit_t *offs, int n, int16_t *errors) {
   int valid = 0;
   for (int i = 0; i < n; i++)
     if (!errors[i])
@@ -235,8 +234,8 @@ static void store_offsets(beck_gc_t *gc, gc_group_t *g, const beck_gc_offset_com
 }
 
 int16_t beck_gc_commit(beck_gc_t *gc, const char *group_id, int32_t generation_id, const char *member_id,
-                       const char *group_instance_id, const beck_gc_offset_commit_t *offsets, int n,
-                       int16_t *errors, int64_t now_ms) {
+                       const char *group_instance_id, const beck_gc_offset_commit_t *offsets, int n, int16_t *errors,
+                       int64_t now_ms) {
   if (group_id == NULL)
     group_id = "";
   if (member_id == NULL)
@@ -299,9 +298,8 @@ bool beck_gc_offset_get(beck_gc_t *gc, const char *group_id, const char *topic, 
   return o != NULL;
 }
 
-beck_err_t beck_gc_offsets_foreach(beck_gc_t *gc, const char *group_id,
-                                   int (*cb)(void *arg, const beck_gc_offset_t *o), void *arg, beck_error_t *e) {
-  (void)e;
+void beck_gc_offsets_foreach(beck_gc_t *gc, const char *group_id, int (*cb)(void *arg, const beck_gc_offset_t *o),
+                             void *arg) {
   gc_group_t *g = group_id ? beck__gc_find(gc, group_id) : NULL;
   for (int i = 0; g && i < g->ntopics; i++) {
     const gc_topic_t *t = &g->topics[i];
@@ -309,10 +307,9 @@ beck_err_t beck_gc_offsets_foreach(beck_gc_t *gc, const char *group_id,
       const gc_offset_t *p = &t->parts[j];
       beck_gc_offset_t o = {t->name, p->partition, p->offset, p->leader_epoch, p->metadata, p->commit_ms};
       if (cb(arg, &o))
-        return BECK_ERR_OK;
+        return;
     }
   }
-  return BECK_ERR_OK;
 }
 
 void beck_gc_delete_topic_offsets(beck_gc_t *gc, const char *topic) {

@@ -394,8 +394,8 @@ void beck__gc_try_complete_join(beck_gc_t *gc, gc_group_t *g, int64_t now_ms) {
     complete_join(gc, g, now_ms);
 }
 
-beck_err_t beck__gc_add_member(beck_gc_t *gc, gc_group_t *g, gc_member_t *m, const char *protocol_type,
-                               gc_call_t *call, int64_t now_ms) {
+beck_err_t beck__gc_add_member(beck_gc_t *gc, gc_group_t *g, gc_member_t *m, const char *protocol_type, gc_call_t *call,
+                               int64_t now_ms) {
   if (g->nmembers == 0) {
     char *t = beck_strdup(protocol_type);
     if (t == NULL)
@@ -543,8 +543,8 @@ void beck__gc_expire(beck_gc_t *gc, gc_group_t *g, int64_t now_ms) {
   while (g->state == GC_PREPARING_REBALANCE && now_ms >= g->join_deadline) {
     if (g->initial_delay && g->new_member_added && g->remaining_ms != 0) {
       /* InitialDelayedJoin.onComplete: members keep arriving, wait again. */
-      int32_t delay = gc->cfg.initial_rebalance_delay_ms < g->remaining_ms ? gc->cfg.initial_rebalance_delay_ms
-                                                                          : g->remaining_ms;
+      int32_t delay =
+          gc->cfg.initial_rebalance_delay_ms < g->remaining_ms ? gc->cfg.initial_rebalance_delay_ms : g->remaining_ms;
       g->remaining_ms = g->remaining_ms > g->delay_ms ? g->remaining_ms - g->delay_ms : 0;
       g->delay_ms = delay;
       g->new_member_added = false;

@@ -24,8 +24,7 @@ static int16_t validate(const gc_group_t *g, const beck_gc_sync_req_t *req) {
   return BECK_GC_NONE;
 }
 
-static void sync_group(beck_gc_t *gc, gc_group_t *g, const beck_gc_sync_req_t *req, gc_call_t *call,
-                       int64_t now_ms) {
+static void sync_group(beck_gc_t *gc, gc_group_t *g, const beck_gc_sync_req_t *req, gc_call_t *call, int64_t now_ms) {
   int16_t err = validate(g, req);
   if (err) {
     beck__gc_sync_error(gc, call, err);

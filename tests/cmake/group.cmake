@@ -1,2 +1,3 @@
 # group: core/group (consumer-group coordinator) scenarios with simulated time.
-beck_unit_test(test_group unit/core/test_group.c 60 beck_group beck_meta)
+# sqlite3 directly only to break the store behind the coordinator's back.
+beck_unit_test(test_group unit/core/test_group.c 60 beck_group beck_meta PkgConfig::SQLITE3)

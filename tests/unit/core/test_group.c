@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "base/alloc.h"
 #include "base/logging.h"
 #include "group/group.h"
@@ -763,8 +765,7 @@ static void commit_then_fetch_round_trips_offset_epoch_and_metadata(void **state
   int16_t e2[2];
   assert_int_equal(beck_gc_commit(f->gc, "g", 1, b, NULL, more, 2, e2, 7100), 0);
   collect_t c = {{0}};
-  beck_error_t e;
-  assert_int_equal(beck_gc_offsets_foreach(f->gc, "g", collect_offset, &c, &e), 0);
+  beck_gc_offsets_foreach(f->gc, "g", collect_offset, &c);
   assert_string_equal(c.text, "t0/2=100:1:z;t1/0=20:4:m0b;t1/1=11:-1:;");
 }
 
@@ -821,6 +822,35 @@ static void commit_during_completing_rebalance_gets_27_and_preparing_is_allowed(
   assert_int_equal(beck_gc_commit(f->gc, "g", 1, b.member_id, NULL, cs, 2, errs, 6400), 0);
   assert_true(beck_gc_offset_get(f->gc, "g", "t", 1, &off, NULL, NULL));
   assert_int_equal(off, 6);
+}
+
+/* The store refuses the write (its table is dropped behind its back): the
+ * commit answers 15 and memory keeps the last stored offset. */
+static void commit_store_failure_answers_15_and_changes_nothing(void **state_) {
+  fx_t *f = *state_;
+  beck_gc_offset_commit_t c = {"t", 0, 5, -1, NULL};
+  int16_t err;
+  assert_int_equal(beck_gc_commit(f->gc, "tool", -1, "", NULL, &c, 1, &err, 0), 0);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "DROP TABLE group_offsets", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  beck_gc_offset_commit_t cs[2] = {{"t", 0, 6, -1, NULL}, {"new", 0, 1, -1, NULL}};
+  int16_t errs[2];
+  assert_int_equal(beck_gc_commit(f->gc, "tool", -1, "", NULL, cs, 2, errs, 100), 0);
+  assert_int_equal(errs[0], BECK_GC_COORDINATOR_NOT_AVAILABLE);
+  assert_int_equal(errs[1], BECK_GC_COORDINATOR_NOT_AVAILABLE);
+  int64_t off;
+  assert_true(beck_gc_offset_get(f->gc, "tool", "t", 0, &off, NULL, NULL));
+  assert_int_equal(off, 5);
+  assert_false(beck_gc_offset_get(f->gc, "tool", "new", 0, &off, NULL, NULL));
+  collect_t l = {{0}};
+  beck_gc_offsets_foreach(f->gc, "tool", collect_offset, &l);
+  assert_string_equal(l.text, "t/0=5:-1:;");
+  /* A new group whose first commit fails leaves nothing behind. */
+  assert_int_equal(beck_gc_commit(f->gc, "other", -1, "", NULL, cs, 1, errs, 100), 0);
+  assert_int_equal(errs[0], BECK_GC_COORDINATOR_NOT_AVAILABLE);
+  assert_string_equal(state(f, "other"), "Dead");
 }
 
 static int collect_group(void *arg, const beck_gc_group_info_t *g) {
@@ -898,8 +928,7 @@ static void delete_topic_offsets_forgets_that_topic_only(void **state_) {
   assert_int_equal(beck_gc_commit(f->gc, "g2", -1, "", NULL, cs + 1, 1, errs, 0), 0);
   beck_gc_delete_topic_offsets(f->gc, "b");
   collect_t c = {{0}};
-  beck_error_t e;
-  beck_gc_offsets_foreach(f->gc, "g1", collect_offset, &c, &e);
+  beck_gc_offsets_foreach(f->gc, "g1", collect_offset, &c);
   assert_string_equal(c.text, "a/0=1:-1:;c/0=3:-1:;");
   int64_t off;
   assert_false(beck_gc_offset_get(f->gc, "g2", "b", 0, &off, NULL, NULL));
@@ -1247,6 +1276,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(commit_during_completing_rebalance_gets_27_and_preparing_is_allowed, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(commit_store_failure_answers_15_and_changes_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(offsets_and_generation_survive_restart, setup, teardown),
       cmocka_unit_test_setup_teardown(delete_group_only_when_empty_and_removes_offsets, setup, teardown),
       cmocka_unit_test_setup_teardown(delete_topic_offsets_forgets_that_topic_only, setup, teardown),
