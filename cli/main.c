@@ -6,7 +6,10 @@
 
 #include "cli.h"
 
+int cmd_broker(int argc, char **argv);
+
 static const beck_cli_command_t commands[] = {
+    {"broker", "run a Kafka-protocol broker", cmd_broker},
     {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,31 @@
+/*
+ * handle_api_versions.c - ApiVersions (18): the versions this broker speaks,
+ * derived from the dispatch table and the codec's API table. v3 replies use
+ * response header v0 (KIP-511; the codec's header rule does that).
+ */
+#include "broker/handlers.h"
+
+#include <string.h>
+
+void beck__handle_api_versions(beck_broker_t *b, beck_req_t *req, beck_proto_ApiVersionsRequest_t *msg) {
+  beck_proto_ApiVersionsResponse_t resp;
+  memset(&resp, 0, sizeof resp);
+  size_t n = beck_proto_api_count;
+  resp.ApiKeys.items = BECK_ARENA_ARRAY(req, beck_proto_ApiVersionsResponse_ApiVersion_t, n);
+  if (resp.ApiKeys.items == NULL) {
+    beck__conn_close(req->conn, "out of memory");
+    beck__req_complete(req);
+    return;
+  }
+  int32_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    const beck_proto_api_info_t *a = &beck_proto_api_table[i];
+    resp.ApiKeys.items[k].ApiKey = a->api_key;
+    resp.ApiKeys.items[k].MinVersion = a->min_version;
+    resp.ApiKeys.items[k].MaxVersion = a->advertise_max;
+    k++;
+  }
+  resp.ApiKeys.count = k;
+  resp.FinalizedFeaturesEpoch = -1;
+  beck__respond(req, &resp);
+}
