@@ -101,6 +101,9 @@ typedef struct beck__proto_reader {
 } beck__proto_reader_t;
 
 static inline void beck__rd_init(beck__proto_reader_t *r, const uint8_t *p, size_t len) {
+  static const uint8_t empty[1];
+  if (p == NULL) /* NULL + 0 is undefined; an empty input needs a real address */
+    p = empty, len = 0;
   r->p = r->base = p;
   r->end = p + len;
   r->err = BECK_ERR_OK;

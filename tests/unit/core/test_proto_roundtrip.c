@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,10 +385,90 @@ static void descriptors_are_consistent(void **state) {
   assert_int_equal(beck_proto_api_count, beck__proto_apis_count);
 }
 
+/* ---- fuzz seeds ------------------------------------------------------------ */
+
+/* Seeds for tests/fuzz/fuzz_proto_request.c: one framed request (header +
+ * body, no Size) per supported api and version, and one response framed the
+ * same way with an odd CorrelationId (the target then decodes the body as a
+ * response). With BECK_WRITE_FUZZ_SEEDS=1 the corpus is rewritten; otherwise
+ * every seed must still parse, so the corpus cannot rot. */
+static void build_seed(const beck__proto_api_t *api, int16_t v, bool is_request, beck_buf_t *out,
+                       beck_arena_t *arena) {
+  const beck__proto_struct_t *d = is_request ? api->request : api->response;
+  gen_t g = {.rng = 0x5eed0000u + (uint64_t)api->api_key * 64 + (uint64_t)v, .mode = FILL_RANDOM, .version = v,
+             .arena = arena};
+  void *msg = beck_arena_zalloc(arena, d->size);
+  fill_struct(&g, d, msg, 0);
+  beck_proto_request_header_t h = {.RequestApiKey = api->api_key, .RequestApiVersion = v,
+                                   .CorrelationId = is_request ? 2 * v : 2 * v + 1,
+                                   .ClientId = {(const uint8_t *)"fuzz", 4}};
+  assert_int_equal(beck_proto_request_header_encode(&h, out), BECK_ERR_OK);
+  assert_int_equal(beck_proto_encode(api->api_key, v, is_request, msg, out, NULL), BECK_ERR_OK);
+}
+
+static void fuzz_seed_corpus_parses(void **state) {
+  const char *dir = BECK_PROTO_SEED_DIR;
+  const char *write = getenv("BECK_WRITE_FUZZ_SEEDS");
+  beck_arena_t arena;
+  beck_arena_init(&arena, 0);
+  if (write != NULL && strcmp(write, "1") == 0) {
+    for (size_t i = 0; i < beck__proto_apis_count; i++) {
+      const beck__proto_api_t *api = &beck__proto_apis[i];
+      for (int16_t v = api->min_version; v <= api->max_version; v++) {
+        for (int dir_i = 0; dir_i < 2; dir_i++) {
+          beck_buf_t b = {0};
+          build_seed(api, v, dir_i == 0, &b, &arena);
+          char path[512];
+          snprintf(path, sizeof path, "%s/%s%s_v%d", dir, api->name, dir_i == 0 ? "Request" : "Response", v);
+          FILE *f = fopen(path, "wb");
+          assert_non_null(f);
+          assert_int_equal(fwrite(b.data, 1, b.len, f), b.len);
+          fclose(f);
+          beck_buf_free(&b);
+        }
+      }
+    }
+  }
+  DIR *dp = opendir(dir);
+  assert_non_null(dp);
+  int seeds = 0;
+  struct dirent *de;
+  while ((de = readdir(dp)) != NULL) {
+    if (de->d_name[0] == '.')
+      continue;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static uint8_t buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    beck_proto_request_header_t h;
+    beck_error_t e;
+    assert_int_equal(beck_proto_request_header_decode(buf, n, &h, &e), BECK_ERR_OK);
+    bool is_request = (h.CorrelationId & 1) == 0;
+    union {
+      beck_proto_request_t req;
+      beck_proto_response_t resp;
+    } m;
+    beck_err_t rc = beck_proto_decode(h.RequestApiKey, h.RequestApiVersion, is_request, buf + h.size, n - h.size,
+                                      &arena, &m, &e);
+    if (rc)
+      print_error("seed %s: %s\n", de->d_name, e.msg);
+    assert_int_equal(rc, BECK_ERR_OK);
+    seeds++;
+    beck_arena_reset(&arena);
+  }
+  closedir(dp);
+  assert_true(seeds >= 2 * 23);
+  beck_arena_destroy(&arena);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(descriptors_are_consistent),
       cmocka_unit_test(every_api_every_version_round_trips),
+      cmocka_unit_test(fuzz_seed_corpus_parses),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
