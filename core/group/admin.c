@@ -31,7 +31,7 @@ int16_t beck_gc_describe(beck_gc_t *gc, const char *group_id, void (*cb)(void *a
                          void *arg) {
   beck_gc_group_desc_t d = {.group_id = group_id ? group_id : "", .state = "Dead", .protocol_type = "", .protocol = ""};
   if (group_id == NULL || *group_id == '\0') {
-    d.error = BECK_GC_INVALID_GROUP_ID;
+    d.error = BECK_KERR_INVALID_GROUP_ID;
     cb(arg, &d);
     return d.error;
   }
@@ -43,7 +43,7 @@ int16_t beck_gc_describe(beck_gc_t *gc, const char *group_id, void (*cb)(void *a
     d.protocol_type = g->protocol_type ? g->protocol_type : "";
     d.protocol = stable && g->protocol_name ? g->protocol_name : "";
     if (g->nmembers && (members = beck_calloc((size_t)g->nmembers, sizeof *members)) == NULL) {
-      d.error = BECK_GC_COORDINATOR_NOT_AVAILABLE;
+      d.error = BECK_KERR_COORDINATOR_NOT_AVAILABLE;
       cb(arg, &d);
       return d.error;
     }
@@ -70,15 +70,15 @@ int16_t beck_gc_delete_group(beck_gc_t *gc, const char *group_id, int64_t now_ms
   (void)now_ms;
   gc_group_t *g = group_id ? beck__gc_find(gc, group_id) : NULL;
   if (g == NULL)
-    return BECK_GC_GROUP_ID_NOT_FOUND;
+    return BECK_KERR_GROUP_ID_NOT_FOUND;
   if (g->state != GC_EMPTY)
-    return BECK_GC_NON_EMPTY_GROUP;
+    return BECK_KERR_NON_EMPTY_GROUP;
   beck_error_t e;
   if (beck_meta_group_delete(gc->meta, g->id, &e)) {
     beck__gc_log(g, BECK_LOG_ERROR, "deleting group: %s", e.msg);
-    return BECK_GC_COORDINATOR_NOT_AVAILABLE;
+    return BECK_KERR_COORDINATOR_NOT_AVAILABLE;
   }
   beck__gc_log(g, BECK_LOG_INFO, "group deleted");
   beck__gc_remove_group(gc, g);
-  return BECK_GC_NONE;
+  return BECK_KERR_NONE;
 }

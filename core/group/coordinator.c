@@ -273,7 +273,7 @@ void beck__gc_answer_join(beck_gc_t *gc, gc_call_t *call, const beck_gc_join_res
   if (call->data == NULL) {
     /* Out of memory: a retriable error keeps the client going. */
     call->join = (beck_gc_join_result_t){
-        .error = BECK_GC_COORDINATOR_NOT_AVAILABLE, .generation_id = -1, .leader_id = "", .member_id = ""};
+        .error = BECK_KERR_COORDINATOR_NOT_AVAILABLE, .generation_id = -1, .leader_id = "", .member_id = ""};
   } else {
     beck_gc_member_meta_t *members = call->data;
     char *p = (char *)(members + res->nmembers);
@@ -297,7 +297,7 @@ void beck__gc_answer_sync(beck_gc_t *gc, gc_call_t *call, const beck_gc_sync_res
   size_t size = str_size(res->protocol_type) + str_size(res->protocol_name) + res->assignment.len;
   call->data = beck_malloc(size ? size : 1);
   if (call->data == NULL) {
-    call->sync = (beck_gc_sync_result_t){.error = BECK_GC_COORDINATOR_NOT_AVAILABLE};
+    call->sync = (beck_gc_sync_result_t){.error = BECK_KERR_COORDINATOR_NOT_AVAILABLE};
   } else {
     char *p = call->data;
     call->sync = *res;

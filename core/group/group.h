@@ -19,8 +19,9 @@
  * restart every group is Empty at its last generation, and old member ids
  * get UNKNOWN_MEMBER_ID (clients then rejoin as new members).
  *
- * Errors: results carry Kafka wire error codes (int16_t, 0 = none); only
- * beck_gc_new() returns a local beck_err_t.
+ * Errors: results carry Kafka wire error codes (beck_kerr_t values from
+ * proto/kerr.h in int16_t, 0 = none); only beck_gc_new() returns a local
+ * beck_err_t.
  *
  * Ownership: every string and byte array passed in is borrowed for the call
  * and copied if kept. Strings are NUL-terminated and non-NULL unless a field
@@ -49,25 +50,9 @@
 #include "base/env.h"
 #include "base/err.h"
 #include "meta/meta.h"
+#include "proto/kerr.h"
 
 typedef struct beck_gc beck_gc_t;
-
-/* Kafka error codes the coordinator produces (Errors.java). */
-enum {
-  BECK_GC_NONE = 0,
-  BECK_GC_OFFSET_METADATA_TOO_LARGE = 12,
-  BECK_GC_COORDINATOR_NOT_AVAILABLE = 15,
-  BECK_GC_ILLEGAL_GENERATION = 22,
-  BECK_GC_INCONSISTENT_GROUP_PROTOCOL = 23,
-  BECK_GC_INVALID_GROUP_ID = 24,
-  BECK_GC_UNKNOWN_MEMBER_ID = 25,
-  BECK_GC_INVALID_SESSION_TIMEOUT = 26,
-  BECK_GC_REBALANCE_IN_PROGRESS = 27,
-  BECK_GC_NON_EMPTY_GROUP = 68,
-  BECK_GC_GROUP_ID_NOT_FOUND = 69,
-  BECK_GC_MEMBER_ID_REQUIRED = 79,
-  BECK_GC_FENCED_INSTANCE_ID = 82,
-};
 
 typedef struct beck_gc_config {
   int32_t min_session_timeout_ms;     /* group.min.session.timeout.ms, 6000 */

@@ -156,10 +156,10 @@ static int16_t validate_commit(const gc_group_t *g, int32_t generation_id, const
     int16_t err = beck__gc_validate_member(g, member_id, instance_id);
     if (err)
       return err;
-    return generation_id == g->generation ? BECK_GC_NONE : BECK_GC_ILLEGAL_GENERATION;
+    return generation_id == g->generation ? BECK_KERR_NONE : BECK_KERR_ILLEGAL_GENERATION;
   }
   /* A simple commit (-1, ""): only when nobody manages the group. */
-  return g->state == GC_EMPTY ? BECK_GC_NONE : BECK_GC_UNKNOWN_MEMBER_ID;
+  return g->state == GC_EMPTY ? BECK_KERR_NONE : BECK_KERR_UNKNOWN_MEMBER_ID;
 }
 
 /* Writes the offsets that passed validation (errors[i] == 0); a failure
@@ -222,7 +222,7 @@ static void store_offsets(beck_gc_t *gc, gc_group_t *g, const beck_gc_offset_com
       topic_put(topic_find(g, offs[i].topic), offs[i].partition, offs[i].offset, offs[i].leader_epoch, md[i], wall);
       md[i] = NULL;
     } else {
-      errors[i] = BECK_GC_COORDINATOR_NOT_AVAILABLE;
+      errors[i] = BECK_KERR_COORDINATOR_NOT_AVAILABLE;
     }
   }
   if (!stored)
@@ -241,20 +241,20 @@ int16_t beck_gc_commit(beck_gc_t *gc, const char *group_id, int32_t generation_i
   if (member_id == NULL)
     member_id = "";
   beck__gc_enter(gc);
-  int16_t top = BECK_GC_NONE;
+  int16_t top = BECK_KERR_NONE;
   gc_group_t *g = beck__gc_find(gc, group_id);
   if (g == NULL) {
     if (generation_id >= 0)
-      top = BECK_GC_ILLEGAL_GENERATION; /* a commit from a generation this coordinator never had */
+      top = BECK_KERR_ILLEGAL_GENERATION; /* a commit from a generation this coordinator never had */
     else if (*member_id || group_instance_id)
-      top = BECK_GC_UNKNOWN_MEMBER_ID;
+      top = BECK_KERR_UNKNOWN_MEMBER_ID;
     else if ((g = beck__gc_create(gc, group_id)) == NULL)
-      top = BECK_GC_COORDINATOR_NOT_AVAILABLE;
+      top = BECK_KERR_COORDINATOR_NOT_AVAILABLE;
   }
   if (!top)
     top = validate_commit(g, generation_id, member_id, group_instance_id);
   if (!top && g->state == GC_COMPLETING_REBALANCE)
-    top = BECK_GC_REBALANCE_IN_PROGRESS;
+    top = BECK_KERR_REBALANCE_IN_PROGRESS;
   if (!top && (g->state == GC_STABLE || g->state == GC_PREPARING_REBALANCE)) {
     gc_member_t *m = beck__gc_member(g, member_id);
     if (m)
@@ -264,9 +264,9 @@ int16_t beck_gc_commit(beck_gc_t *gc, const char *group_id, int32_t generation_i
     if (top)
       errors[i] = top;
     else if (offsets[i].metadata && (int64_t)strlen(offsets[i].metadata) > gc->cfg.offset_metadata_max_bytes)
-      errors[i] = BECK_GC_OFFSET_METADATA_TOO_LARGE;
+      errors[i] = BECK_KERR_OFFSET_METADATA_TOO_LARGE;
     else
-      errors[i] = BECK_GC_NONE;
+      errors[i] = BECK_KERR_NONE;
   }
   if (!top)
     store_offsets(gc, g, offsets, n, errors);

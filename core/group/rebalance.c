@@ -38,10 +38,10 @@ int16_t beck__gc_validate_member(const gc_group_t *g, const char *member_id, con
   if (instance_id) {
     gc_member_t *m = beck__gc_static_member(g, instance_id);
     if (m == NULL)
-      return BECK_GC_UNKNOWN_MEMBER_ID;
-    return member_id && strcmp(m->id, member_id) == 0 ? BECK_GC_NONE : BECK_GC_FENCED_INSTANCE_ID;
+      return BECK_KERR_UNKNOWN_MEMBER_ID;
+    return member_id && strcmp(m->id, member_id) == 0 ? BECK_KERR_NONE : BECK_KERR_FENCED_INSTANCE_ID;
   }
-  return beck__gc_member(g, member_id) ? BECK_GC_NONE : BECK_GC_UNKNOWN_MEMBER_ID;
+  return beck__gc_member(g, member_id) ? BECK_KERR_NONE : BECK_KERR_UNKNOWN_MEMBER_ID;
 }
 
 static bool member_supports(const gc_member_t *m, const char *name) {
@@ -200,7 +200,7 @@ static void propagate_assignment(beck_gc_t *gc, gc_group_t *g, int16_t error, in
       continue;
     if (m->sync_call) {
       beck_gc_sync_result_t r = {.error = error};
-      if (error == BECK_GC_NONE) {
+      if (error == BECK_KERR_NONE) {
         r.protocol_type = g->protocol_type;
         r.protocol_name = g->protocol_name;
         r.assignment = beck_slice(m->assignment, m->assignment_len);
@@ -223,7 +223,7 @@ static void reset_and_propagate_assignment_error(beck_gc_t *gc, gc_group_t *g, i
 
 static void prepare_rebalance(beck_gc_t *gc, gc_group_t *g, int64_t now_ms, const char *reason) {
   if (g->state == GC_COMPLETING_REBALANCE)
-    reset_and_propagate_assignment_error(gc, g, BECK_GC_REBALANCE_IN_PROGRESS, now_ms);
+    reset_and_propagate_assignment_error(gc, g, BECK_KERR_REBALANCE_IN_PROGRESS, now_ms);
   g->sync_deadline = GC_NEVER;
   int32_t timeout = rebalance_timeout(g);
   bool was_empty = g->state == GC_EMPTY;
@@ -288,7 +288,7 @@ void beck__gc_answer_join_current(beck_gc_t *gc, gc_group_t *g, gc_member_t *m, 
   if (g->leader == m) {
     list = beck_malloc((size_t)g->nmembers * sizeof *list);
     if (list == NULL) {
-      beck__gc_join_error(gc, call, BECK_GC_COORDINATOR_NOT_AVAILABLE, m->id);
+      beck__gc_join_error(gc, call, BECK_KERR_COORDINATOR_NOT_AVAILABLE, m->id);
       return;
     }
     for (gc_member_t *x = g->members; x; x = x->next, n++) {
@@ -299,7 +299,7 @@ void beck__gc_answer_join_current(beck_gc_t *gc, gc_group_t *g, gc_member_t *m, 
     }
   }
   beck_gc_join_result_t r = {
-      .error = BECK_GC_NONE,
+      .error = BECK_KERR_NONE,
       .generation_id = g->generation,
       .protocol_type = g->protocol_type,
       .protocol_name = g->protocol_name,
@@ -316,9 +316,9 @@ void beck__gc_answer_join_current(beck_gc_t *gc, gc_group_t *g, gc_member_t *m, 
  * calls with UNKNOWN_MEMBER_ID. No rebalance decision here. */
 static void remove_member(beck_gc_t *gc, gc_group_t *g, gc_member_t *m) {
   if (m->join_call)
-    beck__gc_join_error(gc, m->join_call, BECK_GC_UNKNOWN_MEMBER_ID, m->id);
+    beck__gc_join_error(gc, m->join_call, BECK_KERR_UNKNOWN_MEMBER_ID, m->id);
   if (m->sync_call)
-    beck__gc_sync_error(gc, m->sync_call, BECK_GC_UNKNOWN_MEMBER_ID);
+    beck__gc_sync_error(gc, m->sync_call, BECK_KERR_UNKNOWN_MEMBER_ID);
   for (gc_member_t **pp = &g->members; *pp; pp = &(*pp)->next) {
     if (*pp == m) {
       *pp = m->next;
@@ -426,7 +426,7 @@ beck_err_t beck__gc_add_member(beck_gc_t *gc, gc_group_t *g, gc_member_t *m, con
 
 void beck__gc_rejoin(beck_gc_t *gc, gc_group_t *g, gc_member_t *m, gc_call_t *call, int64_t now_ms) {
   if (m->join_call) /* superseded: answer instead of leaving the old request hanging */
-    beck__gc_join_error(gc, m->join_call, BECK_GC_REBALANCE_IN_PROGRESS, m->id);
+    beck__gc_join_error(gc, m->join_call, BECK_KERR_REBALANCE_IN_PROGRESS, m->id);
   if (!m->joined) {
     m->joined = true;
     g->njoined++;
@@ -488,7 +488,7 @@ void beck__gc_set_assignment(beck_gc_t *gc, gc_group_t *g, const beck_gc_sync_re
       beck_free(copies[k]);
     beck_free(copies);
     beck_free(lens);
-    reset_and_propagate_assignment_error(gc, g, BECK_GC_COORDINATOR_NOT_AVAILABLE, now_ms);
+    reset_and_propagate_assignment_error(gc, g, BECK_KERR_COORDINATOR_NOT_AVAILABLE, now_ms);
     beck__gc_maybe_prepare_rebalance(gc, g, now_ms, "out of memory storing the assignment");
     return;
   }
@@ -503,7 +503,7 @@ void beck__gc_set_assignment(beck_gc_t *gc, gc_group_t *g, const beck_gc_sync_re
   }
   beck_free(copies);
   beck_free(lens);
-  propagate_assignment(gc, g, BECK_GC_NONE, now_ms);
+  propagate_assignment(gc, g, BECK_KERR_NONE, now_ms);
   g->state = GC_STABLE;
   beck__gc_log(g, BECK_LOG_INFO, "assignment received from leader %s for generation %d; group is stable",
                req->member_id, g->generation);

@@ -260,7 +260,7 @@ static void join_v5_new_member_gets_member_id_required_then_generation_1(void **
   jout_t o;
   do_join(f, ja("g", "", 5, "subA"), 0, &o);
   assert_int_equal(o.calls, 1);
-  assert_int_equal(o.error, BECK_GC_MEMBER_ID_REQUIRED);
+  assert_int_equal(o.error, BECK_KERR_MEMBER_ID_REQUIRED);
   assert_int_equal(o.gen, -1);
   /* "<client_id>-<uuid4>" */
   assert_int_equal(strlen(o.member_id), strlen("cli-") + 36);
@@ -390,8 +390,8 @@ static void third_member_joining_stable_group_rebalances_to_generation_2(void **
   do_join(f, ja("g", "", 2, "subC"), 6100, &c);
   assert_int_equal(c.calls, 0);
   assert_string_equal(state(f, "g"), "PreparingRebalance");
-  assert_int_equal(hb(f, "g", 1, a, 6200), BECK_GC_REBALANCE_IN_PROGRESS);
-  assert_int_equal(hb(f, "g", 1, b, 6200), BECK_GC_REBALANCE_IN_PROGRESS);
+  assert_int_equal(hb(f, "g", 1, a, 6200), BECK_KERR_REBALANCE_IN_PROGRESS);
+  assert_int_equal(hb(f, "g", 1, b, 6200), BECK_KERR_REBALANCE_IN_PROGRESS);
   do_join(f, ja("g", a, 5, "subA"), 6300, &ra);
   assert_int_equal(ra.calls, 0);
   do_join(f, ja("g", b, 5, "subB"), 6400, &rb); /* the last one completes the phase */
@@ -411,7 +411,7 @@ static void third_member_joining_stable_group_rebalances_to_generation_2(void **
   assert_int_equal(rb.nmembers, 0);
   assert_int_equal(c.nmembers, 0);
   assert_string_equal(state(f, "g"), "CompletingRebalance");
-  assert_int_equal(hb(f, "g", 1, a, 6500), BECK_GC_ILLEGAL_GENERATION);
+  assert_int_equal(hb(f, "g", 1, a, 6500), BECK_KERR_ILLEGAL_GENERATION);
   assert_int_equal(hb(f, "g", 2, a, 6500), 0);
 }
 
@@ -453,7 +453,7 @@ static void superseded_parked_join_is_answered_rebalance_in_progress(void **stat
   assert_int_equal(o1.calls, 0);
   do_join(f, ja("g", a, 5, "subA"), 7100, &o2);
   assert_int_equal(o1.calls, 1);
-  assert_int_equal(o1.error, BECK_GC_REBALANCE_IN_PROGRESS);
+  assert_int_equal(o1.error, BECK_KERR_REBALANCE_IN_PROGRESS);
   assert_int_equal(o2.calls, 0);
   do_join(f, ja("g", b, 5, "subB"), 7200, &ob);
   assert_int_equal(o1.calls, 1);
@@ -468,8 +468,8 @@ static void leave_triggers_rebalance_and_batch_leave_reports_per_member(void **s
   stable2(f, "g", 10000, 30000, 0, a, b);
   assert_int_equal(leave1(f, "g", b, 7000), 0);
   assert_string_equal(state(f, "g"), "PreparingRebalance");
-  assert_int_equal(hb(f, "g", 1, a, 7100), BECK_GC_REBALANCE_IN_PROGRESS);
-  assert_int_equal(hb(f, "g", 1, b, 7100), BECK_GC_UNKNOWN_MEMBER_ID);
+  assert_int_equal(hb(f, "g", 1, a, 7100), BECK_KERR_REBALANCE_IN_PROGRESS);
+  assert_int_equal(hb(f, "g", 1, b, 7100), BECK_KERR_UNKNOWN_MEMBER_ID);
   jout_t o;
   do_join(f, ja("g", a, 5, "subA"), 7200, &o);
   assert_int_equal(o.calls, 1);
@@ -481,13 +481,13 @@ static void leave_triggers_rebalance_and_batch_leave_reports_per_member(void **s
   int16_t errs[2] = {-1, -1};
   assert_int_equal(beck_gc_leave(f->gc, "g", ms, 2, errs, 7300), 0);
   assert_int_equal(errs[0], 0);
-  assert_int_equal(errs[1], BECK_GC_UNKNOWN_MEMBER_ID);
+  assert_int_equal(errs[1], BECK_KERR_UNKNOWN_MEMBER_ID);
   /* Nobody left: the join phase ends at once with an empty group. */
   assert_string_equal(state(f, "g"), "Empty");
-  assert_int_equal(leave1(f, "nosuchgroup", a, 7400), BECK_GC_UNKNOWN_MEMBER_ID);
+  assert_int_equal(leave1(f, "nosuchgroup", a, 7400), BECK_KERR_UNKNOWN_MEMBER_ID);
   beck_gc_member_id_t m = {a, NULL};
   int16_t err;
-  assert_int_equal(beck_gc_leave(f->gc, "", &m, 1, &err, 7400), BECK_GC_INVALID_GROUP_ID);
+  assert_int_equal(beck_gc_leave(f->gc, "", &m, 1, &err, 7400), BECK_KERR_INVALID_GROUP_ID);
 
   /* The generation went up for the empty join phase: the next one is 4. */
   do_join(f, ja("g", "", 2, "subA"), 8000, &o);
@@ -505,8 +505,8 @@ static void session_expiry_removes_member_and_rebalances(void **state_) {
   assert_string_equal(state(f, "g"), "Stable");
   beck_gc_tick(f->gc, 16000);
   assert_string_equal(state(f, "g"), "PreparingRebalance");
-  assert_int_equal(hb(f, "g", 1, b, 16050), BECK_GC_UNKNOWN_MEMBER_ID);
-  assert_int_equal(hb(f, "g", 1, a, 16100), BECK_GC_REBALANCE_IN_PROGRESS);
+  assert_int_equal(hb(f, "g", 1, b, 16050), BECK_KERR_UNKNOWN_MEMBER_ID);
+  assert_int_equal(hb(f, "g", 1, a, 16100), BECK_KERR_REBALANCE_IN_PROGRESS);
   jout_t o;
   do_join(f, ja("g", a, 5, "subA"), 16200, &o);
   assert_int_equal(o.calls, 1);
@@ -528,7 +528,7 @@ static void rebalance_timeout_removes_member_that_does_not_rejoin(void **state_)
   r.session = 30000;
   r.rebalance = 20000;
   do_join(f, r, 7100, &ra);
-  assert_int_equal(hb(f, "g", 1, b, 10000), BECK_GC_REBALANCE_IN_PROGRESS); /* B keeps its session, never rejoins */
+  assert_int_equal(hb(f, "g", 1, b, 10000), BECK_KERR_REBALANCE_IN_PROGRESS); /* B keeps its session, never rejoins */
   beck_gc_tick(f->gc, 26999);
   assert_int_equal(ra.calls + c.calls, 0);
   beck_gc_tick(f->gc, 27000);
@@ -539,7 +539,7 @@ static void rebalance_timeout_removes_member_that_does_not_rejoin(void **state_)
   assert_int_equal(ra.nmembers, 2);
   assert_string_equal(ra.mid[0], a);
   assert_string_equal(ra.mid[1], c.member_id);
-  assert_int_equal(hb(f, "g", 1, b, 27100), BECK_GC_UNKNOWN_MEMBER_ID);
+  assert_int_equal(hb(f, "g", 1, b, 27100), BECK_KERR_UNKNOWN_MEMBER_ID);
 }
 
 static void join_v0_uses_session_timeout_as_rebalance_timeout(void **state_) {
@@ -566,7 +566,7 @@ static void join_v0_uses_session_timeout_as_rebalance_timeout(void **state_) {
   rr.session = 6000;
   rr.rebalance = -1;
   do_join(f, rr, 7100, &ra);
-  assert_int_equal(hb(f, "g", 1, b.member_id, 9000), BECK_GC_REBALANCE_IN_PROGRESS);
+  assert_int_equal(hb(f, "g", 1, b.member_id, 9000), BECK_KERR_REBALANCE_IN_PROGRESS);
   beck_gc_tick(f->gc, 12999);
   assert_int_equal(ra.calls, 0);
   beck_gc_tick(f->gc, 13000);
@@ -584,17 +584,17 @@ static void inconsistent_protocol_is_rejected(void **state_) {
   r.pnames[0] = "roundrobin";
   do_join(f, r, 7000, &o);
   assert_int_equal(o.calls, 1);
-  assert_int_equal(o.error, BECK_GC_INCONSISTENT_GROUP_PROTOCOL);
+  assert_int_equal(o.error, BECK_KERR_INCONSISTENT_GROUP_PROTOCOL);
   assert_int_equal(o.gen, -1);
   r = ja("g", "", 2, "x");
   r.ptype = "connect";
   do_join(f, r, 7000, &o);
-  assert_int_equal(o.error, BECK_GC_INCONSISTENT_GROUP_PROTOCOL);
+  assert_int_equal(o.error, BECK_KERR_INCONSISTENT_GROUP_PROTOCOL);
   /* A known member switching to an unsupported protocol too. */
   r = ja("g", b, 5, "x");
   r.pnames[0] = "roundrobin";
   do_join(f, r, 7000, &o);
-  assert_int_equal(o.error, BECK_GC_INCONSISTENT_GROUP_PROTOCOL);
+  assert_int_equal(o.error, BECK_KERR_INCONSISTENT_GROUP_PROTOCOL);
   assert_string_equal(state(f, "g"), "Stable");
   /* One protocol in common is enough. */
   r = ja("g", "", 2, "x");
@@ -609,11 +609,11 @@ static void inconsistent_protocol_is_rejected(void **state_) {
   r = ja("new", "", 2, "x");
   r.ptype = "";
   do_join(f, r, 7000, &o);
-  assert_int_equal(o.error, BECK_GC_INCONSISTENT_GROUP_PROTOCOL);
+  assert_int_equal(o.error, BECK_KERR_INCONSISTENT_GROUP_PROTOCOL);
   r = ja("new", "", 2, "x");
   r.np = 0;
   do_join(f, r, 7000, &o);
-  assert_int_equal(o.error, BECK_GC_INCONSISTENT_GROUP_PROTOCOL);
+  assert_int_equal(o.error, BECK_KERR_INCONSISTENT_GROUP_PROTOCOL);
   assert_string_equal(state(f, "new"), "Dead");
 }
 
@@ -656,51 +656,51 @@ static void session_timeout_outside_bounds_is_rejected(void **state_) {
   r.session = 5999;
   do_join(f, r, 0, &o);
   assert_int_equal(o.calls, 1);
-  assert_int_equal(o.error, BECK_GC_INVALID_SESSION_TIMEOUT);
+  assert_int_equal(o.error, BECK_KERR_INVALID_SESSION_TIMEOUT);
   r.session = 1800001;
   do_join(f, r, 0, &o);
-  assert_int_equal(o.error, BECK_GC_INVALID_SESSION_TIMEOUT);
+  assert_int_equal(o.error, BECK_KERR_INVALID_SESSION_TIMEOUT);
   r.session = 6000;
   do_join(f, r, 0, &o);
-  assert_int_equal(o.error, BECK_GC_MEMBER_ID_REQUIRED);
+  assert_int_equal(o.error, BECK_KERR_MEMBER_ID_REQUIRED);
   r = ja("", "", 5, "x");
   do_join(f, r, 0, &o);
-  assert_int_equal(o.error, BECK_GC_INVALID_GROUP_ID);
+  assert_int_equal(o.error, BECK_KERR_INVALID_GROUP_ID);
 }
 
 static void wrong_generation_and_unknown_member_are_rejected(void **state_) {
   fx_t *f = *state_;
   char a[128], b[128];
   stable2(f, "g", 10000, 30000, 0, a, b);
-  assert_int_equal(hb(f, "g", 7, a, 7000), BECK_GC_ILLEGAL_GENERATION);
-  assert_int_equal(hb(f, "g", 1, "stranger", 7000), BECK_GC_UNKNOWN_MEMBER_ID);
-  assert_int_equal(hb(f, "nosuch", 1, a, 7000), BECK_GC_UNKNOWN_MEMBER_ID);
-  assert_int_equal(hb(f, "", 1, a, 7000), BECK_GC_INVALID_GROUP_ID);
+  assert_int_equal(hb(f, "g", 7, a, 7000), BECK_KERR_ILLEGAL_GENERATION);
+  assert_int_equal(hb(f, "g", 1, "stranger", 7000), BECK_KERR_UNKNOWN_MEMBER_ID);
+  assert_int_equal(hb(f, "nosuch", 1, a, 7000), BECK_KERR_UNKNOWN_MEMBER_ID);
+  assert_int_equal(hb(f, "", 1, a, 7000), BECK_KERR_INVALID_GROUP_ID);
   sout_t s;
   do_sync(f, "g", 2, a, NULL, NULL, 0, 7000, &s);
   assert_int_equal(s.calls, 1);
-  assert_int_equal(s.error, BECK_GC_ILLEGAL_GENERATION);
+  assert_int_equal(s.error, BECK_KERR_ILLEGAL_GENERATION);
   assert_string_equal(s.assignment, "");
   do_sync(f, "g", 1, "stranger", NULL, NULL, 0, 7000, &s);
-  assert_int_equal(s.error, BECK_GC_UNKNOWN_MEMBER_ID);
+  assert_int_equal(s.error, BECK_KERR_UNKNOWN_MEMBER_ID);
   do_sync(f, "nosuch", 1, a, NULL, NULL, 0, 7000, &s);
-  assert_int_equal(s.error, BECK_GC_UNKNOWN_MEMBER_ID);
+  assert_int_equal(s.error, BECK_KERR_UNKNOWN_MEMBER_ID);
   beck_gc_sync_req_t req = {.group_id = "g", .generation_id = 1, .member_id = a, .protocol_name = "roundrobin"};
   memset(&s, 0, sizeof s);
   beck_gc_sync(f->gc, &req, 7000, on_sync, &s);
-  assert_int_equal(s.error, BECK_GC_INCONSISTENT_GROUP_PROTOCOL);
+  assert_int_equal(s.error, BECK_KERR_INCONSISTENT_GROUP_PROTOCOL);
   jout_t o;
   do_join(f, ja("g", "stranger", 5, "subA"), 7000, &o);
-  assert_int_equal(o.error, BECK_GC_UNKNOWN_MEMBER_ID);
+  assert_int_equal(o.error, BECK_KERR_UNKNOWN_MEMBER_ID);
   assert_string_equal(o.member_id, "stranger");
   do_join(f, ja("nosuch", "stranger", 5, "subA"), 7000, &o);
-  assert_int_equal(o.error, BECK_GC_UNKNOWN_MEMBER_ID);
+  assert_int_equal(o.error, BECK_KERR_UNKNOWN_MEMBER_ID);
   assert_string_equal(state(f, "nosuch"), "Dead");
   beck_gc_offset_commit_t c = {"t", 0, 5, -1, NULL};
   int16_t err;
-  assert_int_equal(beck_gc_commit(f->gc, "g", 2, a, NULL, &c, 1, &err, 7000), BECK_GC_ILLEGAL_GENERATION);
-  assert_int_equal(err, BECK_GC_ILLEGAL_GENERATION);
-  assert_int_equal(beck_gc_commit(f->gc, "g", 1, "stranger", NULL, &c, 1, &err, 7000), BECK_GC_UNKNOWN_MEMBER_ID);
+  assert_int_equal(beck_gc_commit(f->gc, "g", 2, a, NULL, &c, 1, &err, 7000), BECK_KERR_ILLEGAL_GENERATION);
+  assert_int_equal(err, BECK_KERR_ILLEGAL_GENERATION);
+  assert_int_equal(beck_gc_commit(f->gc, "g", 1, "stranger", NULL, &c, 1, &err, 7000), BECK_KERR_UNKNOWN_MEMBER_ID);
   assert_string_equal(state(f, "g"), "Stable");
 }
 
@@ -713,7 +713,7 @@ static void sync_during_preparing_rebalance_gets_rebalance_in_progress(void **st
   sout_t s;
   do_sync(f, "g", 1, b, NULL, NULL, 0, 7100, &s);
   assert_int_equal(s.calls, 1);
-  assert_int_equal(s.error, BECK_GC_REBALANCE_IN_PROGRESS);
+  assert_int_equal(s.error, BECK_KERR_REBALANCE_IN_PROGRESS);
 }
 
 /* ---- offsets ---- */
@@ -742,7 +742,7 @@ static void commit_then_fetch_round_trips_offset_epoch_and_metadata(void **state
   assert_int_equal(beck_gc_commit(f->gc, "g", 1, a, NULL, cs, 3, errs, 7000), 0);
   assert_int_equal(errs[0], 0);
   assert_int_equal(errs[1], 0);
-  assert_int_equal(errs[2], BECK_GC_OFFSET_METADATA_TOO_LARGE);
+  assert_int_equal(errs[2], BECK_KERR_OFFSET_METADATA_TOO_LARGE);
   int64_t off;
   int32_t epoch;
   const char *md;
@@ -785,15 +785,15 @@ static void simple_commit_creates_empty_group_and_is_refused_by_managed_group(vo
   assert_true(beck_gc_offset_get(f->gc, "tool", "t", 3, &off, NULL, NULL));
   assert_int_equal(off, 43);
   /* Not a simple commit: no group is created. */
-  assert_int_equal(beck_gc_commit(f->gc, "x1", -1, "someone", NULL, &c, 1, &err, 0), BECK_GC_UNKNOWN_MEMBER_ID);
-  assert_int_equal(beck_gc_commit(f->gc, "x2", 3, "", NULL, &c, 1, &err, 0), BECK_GC_ILLEGAL_GENERATION);
+  assert_int_equal(beck_gc_commit(f->gc, "x1", -1, "someone", NULL, &c, 1, &err, 0), BECK_KERR_UNKNOWN_MEMBER_ID);
+  assert_int_equal(beck_gc_commit(f->gc, "x2", 3, "", NULL, &c, 1, &err, 0), BECK_KERR_ILLEGAL_GENERATION);
   assert_string_equal(state(f, "x1"), "Dead");
   assert_string_equal(state(f, "x2"), "Dead");
   /* A managed group refuses simple commits. */
   char a[128], b[128];
   stable2(f, "g", 10000, 30000, 0, a, b);
-  assert_int_equal(beck_gc_commit(f->gc, "g", -1, "", NULL, &c, 1, &err, 7000), BECK_GC_UNKNOWN_MEMBER_ID);
-  assert_int_equal(err, BECK_GC_UNKNOWN_MEMBER_ID);
+  assert_int_equal(beck_gc_commit(f->gc, "g", -1, "", NULL, &c, 1, &err, 7000), BECK_KERR_UNKNOWN_MEMBER_ID);
+  assert_int_equal(err, BECK_KERR_UNKNOWN_MEMBER_ID);
 }
 
 static void commit_during_completing_rebalance_gets_27_and_preparing_is_allowed(void **state_) {
@@ -805,9 +805,10 @@ static void commit_during_completing_rebalance_gets_27_and_preparing_is_allowed(
   assert_string_equal(state(f, "g"), "CompletingRebalance");
   beck_gc_offset_commit_t cs[2] = {{"t", 0, 5, -1, NULL}, {"t", 1, 6, -1, NULL}};
   int16_t errs[2];
-  assert_int_equal(beck_gc_commit(f->gc, "g", 1, a.member_id, NULL, cs, 2, errs, 6100), BECK_GC_REBALANCE_IN_PROGRESS);
-  assert_int_equal(errs[0], BECK_GC_REBALANCE_IN_PROGRESS);
-  assert_int_equal(errs[1], BECK_GC_REBALANCE_IN_PROGRESS);
+  assert_int_equal(beck_gc_commit(f->gc, "g", 1, a.member_id, NULL, cs, 2, errs, 6100),
+                   BECK_KERR_REBALANCE_IN_PROGRESS);
+  assert_int_equal(errs[0], BECK_KERR_REBALANCE_IN_PROGRESS);
+  assert_int_equal(errs[1], BECK_KERR_REBALANCE_IN_PROGRESS);
   int64_t off;
   assert_false(beck_gc_offset_get(f->gc, "g", "t", 0, &off, NULL, NULL));
 
@@ -838,8 +839,8 @@ static void commit_store_failure_answers_15_and_changes_nothing(void **state_) {
   beck_gc_offset_commit_t cs[2] = {{"t", 0, 6, -1, NULL}, {"new", 0, 1, -1, NULL}};
   int16_t errs[2];
   assert_int_equal(beck_gc_commit(f->gc, "tool", -1, "", NULL, cs, 2, errs, 100), 0);
-  assert_int_equal(errs[0], BECK_GC_COORDINATOR_NOT_AVAILABLE);
-  assert_int_equal(errs[1], BECK_GC_COORDINATOR_NOT_AVAILABLE);
+  assert_int_equal(errs[0], BECK_KERR_COORDINATOR_NOT_AVAILABLE);
+  assert_int_equal(errs[1], BECK_KERR_COORDINATOR_NOT_AVAILABLE);
   int64_t off;
   assert_true(beck_gc_offset_get(f->gc, "tool", "t", 0, &off, NULL, NULL));
   assert_int_equal(off, 5);
@@ -849,7 +850,7 @@ static void commit_store_failure_answers_15_and_changes_nothing(void **state_) {
   assert_string_equal(l.text, "t/0=5:-1:;");
   /* A new group whose first commit fails leaves nothing behind. */
   assert_int_equal(beck_gc_commit(f->gc, "other", -1, "", NULL, cs, 1, errs, 100), 0);
-  assert_int_equal(errs[0], BECK_GC_COORDINATOR_NOT_AVAILABLE);
+  assert_int_equal(errs[0], BECK_KERR_COORDINATOR_NOT_AVAILABLE);
   assert_string_equal(state(f, "other"), "Dead");
 }
 
@@ -888,7 +889,7 @@ static void offsets_and_generation_survive_restart(void **state_) {
   beck_gc_list(f->gc, collect_group, &c);
   assert_string_equal(c.text, "g:consumer:Empty;simple::Empty;");
   /* Members are not persisted: old ids are unknown and rejoin as new. */
-  assert_int_equal(hb(f, "g", 1, a, 100100), BECK_GC_UNKNOWN_MEMBER_ID);
+  assert_int_equal(hb(f, "g", 1, a, 100100), BECK_KERR_UNKNOWN_MEMBER_ID);
   jout_t o;
   do_join(f, ja("g", "", 2, "subA"), 100200, &o);
   beck_gc_tick(f->gc, 103200);
@@ -903,18 +904,18 @@ static void delete_group_only_when_empty_and_removes_offsets(void **state_) {
   beck_gc_offset_commit_t c = {"t", 0, 5, -1, NULL};
   int16_t err;
   assert_int_equal(beck_gc_commit(f->gc, "g", 1, a, NULL, &c, 1, &err, 7000), 0);
-  assert_int_equal(beck_gc_delete_group(f->gc, "g", 7000), BECK_GC_NON_EMPTY_GROUP);
-  assert_int_equal(beck_gc_delete_group(f->gc, "nosuch", 7000), BECK_GC_GROUP_ID_NOT_FOUND);
+  assert_int_equal(beck_gc_delete_group(f->gc, "g", 7000), BECK_KERR_NON_EMPTY_GROUP);
+  assert_int_equal(beck_gc_delete_group(f->gc, "nosuch", 7000), BECK_KERR_GROUP_ID_NOT_FOUND);
   assert_int_equal(leave1(f, "g", a, 7100), 0);
   assert_string_equal(state(f, "g"), "PreparingRebalance");
-  assert_int_equal(beck_gc_delete_group(f->gc, "g", 7100), BECK_GC_NON_EMPTY_GROUP);
+  assert_int_equal(beck_gc_delete_group(f->gc, "g", 7100), BECK_KERR_NON_EMPTY_GROUP);
   assert_int_equal(leave1(f, "g", b, 7200), 0);
   assert_string_equal(state(f, "g"), "Empty");
   assert_int_equal(beck_gc_delete_group(f->gc, "g", 7300), 0);
   assert_string_equal(state(f, "g"), "Dead");
   int64_t off;
   assert_false(beck_gc_offset_get(f->gc, "g", "t", 0, &off, NULL, NULL));
-  assert_int_equal(beck_gc_delete_group(f->gc, "g", 7300), BECK_GC_GROUP_ID_NOT_FOUND);
+  assert_int_equal(beck_gc_delete_group(f->gc, "g", 7300), BECK_KERR_GROUP_ID_NOT_FOUND);
   fx_restart(f, 8000);
   assert_false(beck_gc_offset_get(f->gc, "g", "t", 0, &off, NULL, NULL));
   assert_string_equal(state(f, "g"), "Dead");
@@ -1060,9 +1061,9 @@ static void leader_that_never_syncs_is_removed_at_rebalance_timeout(void **state
   assert_int_equal(sb.calls, 0);
   beck_gc_tick(f->gc, 36000);
   assert_int_equal(sb.calls, 1);
-  assert_int_equal(sb.error, BECK_GC_REBALANCE_IN_PROGRESS);
+  assert_int_equal(sb.error, BECK_KERR_REBALANCE_IN_PROGRESS);
   assert_string_equal(state(f, "g"), "PreparingRebalance");
-  assert_int_equal(hb(f, "g", 1, a.member_id, 36100), BECK_GC_UNKNOWN_MEMBER_ID);
+  assert_int_equal(hb(f, "g", 1, a.member_id, 36100), BECK_KERR_UNKNOWN_MEMBER_ID);
   jout_t rb;
   do_join(f, ja("g", b.member_id, 5, "subB"), 36200, &rb);
   assert_int_equal(rb.calls, 1);
@@ -1076,7 +1077,7 @@ static void pending_member_holds_join_phase_until_it_expires(void **state_) {
   stable2(f, "g", 10000, 30000, 0, a, b);
   jout_t e, ra, rb;
   do_join(f, ja("g", "", 5, "subE"), 7000, &e);
-  assert_int_equal(e.error, BECK_GC_MEMBER_ID_REQUIRED);
+  assert_int_equal(e.error, BECK_KERR_MEMBER_ID_REQUIRED);
   assert_string_equal(state(f, "g"), "Stable"); /* a pending member does not rebalance */
   do_join(f, ja("g", a, 5, "subA"), 7100, &ra);
   do_join(f, ja("g", b, 5, "subB"), 7200, &rb);
@@ -1089,7 +1090,7 @@ static void pending_member_holds_join_phase_until_it_expires(void **state_) {
   assert_int_equal(ra.nmembers, 2);
   jout_t late;
   do_join(f, ja("g", e.member_id, 5, "subE"), 17100, &late);
-  assert_int_equal(late.error, BECK_GC_UNKNOWN_MEMBER_ID);
+  assert_int_equal(late.error, BECK_KERR_UNKNOWN_MEMBER_ID);
 }
 
 static void static_member_restart_replaces_old_id_without_rebalance(void **state_) {
@@ -1120,9 +1121,9 @@ static void static_member_restart_replaces_old_id_without_rebalance(void **state
   assert_string_not_equal(o.member_id, old);
   assert_string_equal(o.leader, o.member_id);
   assert_string_equal(state(f, "g"), "Stable");
-  assert_int_equal(beck_gc_heartbeat(f->gc, "g", 1, old, "i1", 4100), BECK_GC_FENCED_INSTANCE_ID);
+  assert_int_equal(beck_gc_heartbeat(f->gc, "g", 1, old, "i1", 4100), BECK_KERR_FENCED_INSTANCE_ID);
   assert_int_equal(beck_gc_heartbeat(f->gc, "g", 1, o.member_id, "i1", 4100), 0);
-  assert_int_equal(beck_gc_heartbeat(f->gc, "g", 1, o.member_id, "i2", 4100), BECK_GC_UNKNOWN_MEMBER_ID);
+  assert_int_equal(beck_gc_heartbeat(f->gc, "g", 1, o.member_id, "i2", 4100), BECK_KERR_UNKNOWN_MEMBER_ID);
   do_sync(f, "g", 1, o.member_id, NULL, NULL, 0, 4200, &s);
   assert_string_equal(s.assignment, "ps");
   beck_gc_member_id_t m = {"", "i1"};
@@ -1197,7 +1198,7 @@ static void describe_and_list_report_state_protocol_and_members(void **state_) {
   assert_string_equal(d.text, "0|g|PreparingRebalance|consumer||cli,/127.0.0.1,-,,;cli,/127.0.0.1,-,,;");
   beck_gc_describe(f->gc, "nosuch", on_describe, &d);
   assert_string_equal(d.text, "0|nosuch|Dead|||");
-  assert_int_equal(beck_gc_describe(f->gc, "", on_describe, &d), BECK_GC_INVALID_GROUP_ID);
+  assert_int_equal(beck_gc_describe(f->gc, "", on_describe, &d), BECK_KERR_INVALID_GROUP_ID);
   beck_gc_offset_commit_t c = {"t", 0, 1, -1, NULL};
   int16_t err;
   assert_int_equal(beck_gc_commit(f->gc, "a-simple", -1, "", NULL, &c, 1, &err, 7000), 0);
