@@ -7,7 +7,10 @@
 #include "topic/topics.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +20,7 @@
 
 struct beck_topics {
   char *data_dir;
+  int lock_fd; /* flock'ed DATA/.lock: one process per data directory */
   beck_topics_options_t opts;
   beck_meta_t *meta;
   beck_topic_t **topics;
@@ -304,6 +308,8 @@ static int load_topic(void *arg, const beck_meta_topic_t *mt) {
 beck_err_t beck_topics_open(const char *data_dir, const beck_topics_options_t *opts, beck_topics_t **out,
                             beck_error_t *e) {
   beck_topics_t *ts = beck_calloc(1, sizeof *ts);
+  if (ts)
+    ts->lock_fd = -1;
   if (ts == NULL || (ts->data_dir = beck_strdup(data_dir)) == NULL) {
     beck_free(ts);
     return beck_error_set(e, BECK_ERR_NOMEM, "data dir %s: out of memory", data_dir);
@@ -322,6 +328,17 @@ beck_err_t beck_topics_open(const char *data_dir, const beck_topics_options_t *o
     return beck_error_set(e, beck_err_from_errno(-rc), "data dir %s: cannot create it: %s", data_dir, strerror(-rc));
   }
   char path[4096];
+  snprintf(path, sizeof path, "%s/.lock", data_dir);
+  ts->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (ts->lock_fd < 0 || flock(ts->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+    int errnum = errno;
+    beck_topics_close(ts);
+    return beck_error_set(e, BECK_ERR_STATE,
+                          errnum == EWOULDBLOCK
+                              ? "data dir %s is in use by another Beck process; stop it or use another --data-dir"
+                              : "data dir %s: cannot lock it: %s",
+                          data_dir, strerror(errnum));
+  }
   snprintf(path, sizeof path, "%s/meta.db", data_dir);
   beck_err_t err = beck_meta_open(path, &ts->meta, e);
   if (err) {
@@ -348,6 +365,8 @@ void beck_topics_close(beck_topics_t *ts) {
   beck_free(ts->topics);
   beck_free(ts->hash);
   beck_meta_close(ts->meta);
+  if (ts->lock_fd >= 0)
+    close(ts->lock_fd); /* releases the flock */
   beck_free(ts->data_dir);
   beck_free(ts);
 }
