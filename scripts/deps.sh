@@ -9,6 +9,7 @@ packages=(
   libuv1-dev libyaml-dev libsqlite3-dev libpq-dev libcmocka-dev
   librdkafka-dev libjansson-dev zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev
   kcat python3 python3-confluent-kafka python3-kafka
+  python3-snappy python3-lz4 python3-zstandard
   postgresql sqlite3
 )
 
