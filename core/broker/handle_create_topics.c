@@ -7,16 +7,22 @@
 
 #include <string.h>
 
-static int16_t kerr_for_create(beck_err_t err, const char *msg) {
+/* The Kafka error for a failed beck_topics_create. It reports a bad name, a
+ * partition count over its limit and bad configs all as BECK_ERR_INVAL (in
+ * that order), so tell them apart by checking name and configs again, never
+ * by the message: it quotes the topic name, which may contain any word. */
+static int16_t kerr_for_create(beck_err_t err, const char *name, const char **keys, const char **vals, int32_t n) {
   if (err == BECK_ERR_EXISTS)
     return BECK_KERR_TOPIC_ALREADY_EXISTS;
-  if (err == BECK_ERR_INVAL && strstr(msg, "config"))
-    return BECK_KERR_INVALID_CONFIG;
-  if (err == BECK_ERR_INVAL && strstr(msg, "partitions"))
-    return BECK_KERR_INVALID_PARTITIONS;
-  if (err == BECK_ERR_INVAL)
+  if (err != BECK_ERR_INVAL)
+    return beck__kerr_from_err(err);
+  beck_error_t e;
+  if (beck_topic_name_validate(name, strlen(name), &e) != BECK_ERR_OK)
     return BECK_KERR_INVALID_TOPIC_EXCEPTION;
-  return beck__kerr_from_err(err);
+  for (int32_t i = 0; i < n; i++)
+    if (beck_topic_config_validate(keys[i], vals[i], &e) != BECK_ERR_OK)
+      return BECK_KERR_INVALID_CONFIG;
+  return n > 64 ? BECK_KERR_INVALID_CONFIG : BECK_KERR_INVALID_PARTITIONS;
 }
 
 void beck__handle_create_topics(beck_broker_t *b, beck_req_t *req, beck_proto_CreateTopicsRequest_t *msg) {
@@ -67,7 +73,7 @@ void beck__handle_create_topics(beck_broker_t *b, beck_req_t *req, beck_proto_Cr
       beck_topic_t *t = NULL;
       beck_err_t err = beck_topics_create(b->topics, name, ct->NumPartitions, keys, vals, k, msg->validateOnly, &t, &e);
       if (err) {
-        r->ErrorCode = kerr_for_create(err, e.msg);
+        r->ErrorCode = kerr_for_create(err, name, keys, vals, k);
       } else {
         r->NumPartitions = t ? t->npartitions : (ct->NumPartitions > 0 ? ct->NumPartitions : b->cfg.default_partitions);
         r->ReplicationFactor = 1;
