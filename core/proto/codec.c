@@ -108,12 +108,18 @@ static void fail_encode(ctx_t *c, beck_err_t code, const char *why) {
 
 static size_t elem_c_size(uint8_t elem, const beck__proto_struct_t *sub) {
   switch (elem) {
-  case BECK_PK_I32: return sizeof(int32_t);
-  case BECK_PK_I64: return sizeof(int64_t);
-  case BECK_PK_STR: return sizeof(beck_nstr_t);
-  case BECK_PK_UUID: return sizeof(beck_uuid_t);
-  case BECK_PK_STRUCT: return sub->size;
-  default: return 0;
+  case BECK_PK_I32:
+    return sizeof(int32_t);
+  case BECK_PK_I64:
+    return sizeof(int64_t);
+  case BECK_PK_STR:
+    return sizeof(beck_nstr_t);
+  case BECK_PK_UUID:
+    return sizeof(beck_uuid_t);
+  case BECK_PK_STRUCT:
+    return sub->size;
+  default:
+    return 0;
   }
 }
 
@@ -126,20 +132,29 @@ static size_t min_wire_kind(uint8_t kind, const beck__proto_struct_t *sub, int16
   case BECK_PK_I8:
   case BECK_PK_UVARINT:
   case BECK_PK_VARINT:
-  case BECK_PK_VARLONG: return 1;
+  case BECK_PK_VARLONG:
+    return 1;
   case BECK_PK_I16:
-  case BECK_PK_U16: return 2;
+  case BECK_PK_U16:
+    return 2;
   case BECK_PK_I32:
-  case BECK_PK_U32: return 4;
+  case BECK_PK_U32:
+    return 4;
   case BECK_PK_I64:
-  case BECK_PK_F64: return 8;
-  case BECK_PK_UUID: return 16;
-  case BECK_PK_STR: return flexible ? 1 : 2;
+  case BECK_PK_F64:
+    return 8;
+  case BECK_PK_UUID:
+    return 16;
+  case BECK_PK_STR:
+    return flexible ? 1 : 2;
   case BECK_PK_BYTES:
   case BECK_PK_RECORDS:
-  case BECK_PK_ARRAY: return flexible ? 1 : 4;
-  case BECK_PK_STRUCT: return min_wire_struct(sub, v, flexible);
-  default: return 1;
+  case BECK_PK_ARRAY:
+    return flexible ? 1 : 4;
+  case BECK_PK_STRUCT:
+    return min_wire_struct(sub, v, flexible);
+  default:
+    return 1;
   }
 }
 
@@ -170,24 +185,43 @@ static void set_defaults(const beck__proto_struct_t *d, void *dst);
 
 static void store_number(uint8_t kind, void *p, int64_t v) {
   switch (kind) {
-  case BECK_PK_BOOL: *(bool *)p = v != 0; break;
-  case BECK_PK_I8: *(int8_t *)p = (int8_t)v; break;
-  case BECK_PK_I16: *(int16_t *)p = (int16_t)v; break;
+  case BECK_PK_BOOL:
+    *(bool *)p = v != 0;
+    break;
+  case BECK_PK_I8:
+    *(int8_t *)p = (int8_t)v;
+    break;
+  case BECK_PK_I16:
+    *(int16_t *)p = (int16_t)v;
+    break;
   case BECK_PK_I32:
-  case BECK_PK_VARINT: *(int32_t *)p = (int32_t)v; break;
+  case BECK_PK_VARINT:
+    *(int32_t *)p = (int32_t)v;
+    break;
   case BECK_PK_I64:
-  case BECK_PK_VARLONG: *(int64_t *)p = v; break;
-  case BECK_PK_U16: *(uint16_t *)p = (uint16_t)v; break;
+  case BECK_PK_VARLONG:
+    *(int64_t *)p = v;
+    break;
+  case BECK_PK_U16:
+    *(uint16_t *)p = (uint16_t)v;
+    break;
   case BECK_PK_U32:
-  case BECK_PK_UVARINT: *(uint32_t *)p = (uint32_t)v; break;
-  case BECK_PK_F64: *(double *)p = (double)v; break;
-  default: break;
+  case BECK_PK_UVARINT:
+    *(uint32_t *)p = (uint32_t)v;
+    break;
+  case BECK_PK_F64:
+    *(double *)p = (double)v;
+    break;
+  default:
+    break;
   }
 }
 
 static void set_default(const beck__proto_field_t *f, void *p) {
   switch (f->kind) {
-  case BECK_PK_UUID: memset(p, 0, sizeof(beck_uuid_t)); break;
+  case BECK_PK_UUID:
+    memset(p, 0, sizeof(beck_uuid_t));
+    break;
   case BECK_PK_STR:
   case BECK_PK_BYTES:
   case BECK_PK_RECORDS: {
@@ -195,9 +229,15 @@ static void set_default(const beck__proto_field_t *f, void *p) {
     *(beck_nstr_t *)p = s;
     break;
   }
-  case BECK_PK_ARRAY: array_set(p, NULL, f->dflt < 0 ? -1 : 0); break;
-  case BECK_PK_STRUCT: set_defaults(f->sub, p); break;
-  default: store_number(f->kind, p, f->dflt); break;
+  case BECK_PK_ARRAY:
+    array_set(p, NULL, f->dflt < 0 ? -1 : 0);
+    break;
+  case BECK_PK_STRUCT:
+    set_defaults(f->sub, p);
+    break;
+  default:
+    store_number(f->kind, p, f->dflt);
+    break;
   }
 }
 
@@ -215,22 +255,52 @@ static void decode_value(ctx_t *c, uint8_t kind, uint8_t elem, const beck__proto
   beck__proto_reader_t *r = c->r;
   bool compact = c->flexible;
   switch (kind) {
-  case BECK_PK_BOOL: *(bool *)p = beck__rd_bool(r); break;
-  case BECK_PK_I8: *(int8_t *)p = beck__rd_i8(r); break;
-  case BECK_PK_I16: *(int16_t *)p = beck__rd_i16(r); break;
-  case BECK_PK_I32: *(int32_t *)p = beck__rd_i32(r); break;
-  case BECK_PK_I64: *(int64_t *)p = beck__rd_i64(r); break;
-  case BECK_PK_U16: *(uint16_t *)p = beck__rd_u16(r); break;
-  case BECK_PK_U32: *(uint32_t *)p = beck__rd_u32(r); break;
-  case BECK_PK_F64: *(double *)p = beck__rd_f64(r); break;
-  case BECK_PK_UUID: beck__rd_uuid(r, (beck_uuid_t *)p); break;
-  case BECK_PK_UVARINT: *(uint32_t *)p = beck__rd_uvarint(r); break;
-  case BECK_PK_VARINT: *(int32_t *)p = beck__rd_varint(r); break;
-  case BECK_PK_VARLONG: *(int64_t *)p = beck__rd_varlong(r); break;
-  case BECK_PK_STR: *(beck_nstr_t *)p = beck__rd_string(r, compact, nullable); break;
+  case BECK_PK_BOOL:
+    *(bool *)p = beck__rd_bool(r);
+    break;
+  case BECK_PK_I8:
+    *(int8_t *)p = beck__rd_i8(r);
+    break;
+  case BECK_PK_I16:
+    *(int16_t *)p = beck__rd_i16(r);
+    break;
+  case BECK_PK_I32:
+    *(int32_t *)p = beck__rd_i32(r);
+    break;
+  case BECK_PK_I64:
+    *(int64_t *)p = beck__rd_i64(r);
+    break;
+  case BECK_PK_U16:
+    *(uint16_t *)p = beck__rd_u16(r);
+    break;
+  case BECK_PK_U32:
+    *(uint32_t *)p = beck__rd_u32(r);
+    break;
+  case BECK_PK_F64:
+    *(double *)p = beck__rd_f64(r);
+    break;
+  case BECK_PK_UUID:
+    beck__rd_uuid(r, (beck_uuid_t *)p);
+    break;
+  case BECK_PK_UVARINT:
+    *(uint32_t *)p = beck__rd_uvarint(r);
+    break;
+  case BECK_PK_VARINT:
+    *(int32_t *)p = beck__rd_varint(r);
+    break;
+  case BECK_PK_VARLONG:
+    *(int64_t *)p = beck__rd_varlong(r);
+    break;
+  case BECK_PK_STR:
+    *(beck_nstr_t *)p = beck__rd_string(r, compact, nullable);
+    break;
   case BECK_PK_BYTES:
-  case BECK_PK_RECORDS: *(beck_nstr_t *)p = beck__rd_bytes(r, compact, nullable); break;
-  case BECK_PK_STRUCT: decode_struct(c, sub, p); break;
+  case BECK_PK_RECORDS:
+    *(beck_nstr_t *)p = beck__rd_bytes(r, compact, nullable);
+    break;
+  case BECK_PK_STRUCT:
+    decode_struct(c, sub, p);
+    break;
   case BECK_PK_ARRAY: {
     size_t min_elem = min_wire_kind(elem, sub, c->version, c->flexible);
     int32_t n = beck__rd_array_len(r, compact, nullable, min_elem);
@@ -253,7 +323,9 @@ static void decode_value(ctx_t *c, uint8_t kind, uint8_t elem, const beck__proto
     }
     break;
   }
-  default: beck__rd_fail(r, BECK_ERR_PARSE, "bad descriptor"); break;
+  default:
+    beck__rd_fail(r, BECK_ERR_PARSE, "bad descriptor");
+    break;
   }
 }
 
@@ -325,8 +397,7 @@ static void decode_struct(ctx_t *c, const beck__proto_struct_t *d, void *dst) {
 }
 
 beck_err_t beck__proto_decode_struct(const beck__proto_struct_t *d, int16_t version, bool flexible, const uint8_t *p,
-                                     size_t len, beck_arena_t *arena, void *out, size_t *consumed,
-                                     beck_error_t *err) {
+                                     size_t len, beck_arena_t *arena, void *out, size_t *consumed, beck_error_t *err) {
   beck__proto_reader_t r;
   beck__rd_init(&r, p, len);
   ctx_t c;
@@ -358,8 +429,8 @@ beck_err_t beck_proto_decode(int16_t api_key, int16_t version, bool is_request, 
                           is_request ? "request" : "response", version, api->min_version, api->max_version);
   const beck__proto_struct_t *d = is_request ? api->request : api->response;
   size_t consumed = 0;
-  beck_err_t rc = beck__proto_decode_struct(d, version, version >= api->flexible_from, bytes, len, arena, out,
-                                            &consumed, err);
+  beck_err_t rc =
+      beck__proto_decode_struct(d, version, version >= api->flexible_from, bytes, len, arena, out, &consumed, err);
   if (rc)
     return rc;
   if (consumed != len)
@@ -396,18 +467,42 @@ static void encode_value(ctx_t *c, uint8_t kind, uint8_t elem, const beck__proto
   beck__proto_writer_t *w = c->w;
   bool compact = c->flexible;
   switch (kind) {
-  case BECK_PK_BOOL: beck__wr_i8(w, *(const bool *)p ? 1 : 0); break;
-  case BECK_PK_I8: beck__wr_i8(w, *(const int8_t *)p); break;
-  case BECK_PK_I16: beck__wr_i16(w, *(const int16_t *)p); break;
-  case BECK_PK_I32: beck__wr_i32(w, *(const int32_t *)p); break;
-  case BECK_PK_I64: beck__wr_i64(w, *(const int64_t *)p); break;
-  case BECK_PK_U16: beck__wr_u16(w, *(const uint16_t *)p); break;
-  case BECK_PK_U32: beck__wr_u32(w, *(const uint32_t *)p); break;
-  case BECK_PK_F64: beck__wr_f64(w, *(const double *)p); break;
-  case BECK_PK_UUID: beck__wr_uuid(w, (const beck_uuid_t *)p); break;
-  case BECK_PK_UVARINT: beck__wr_uvarint(w, *(const uint32_t *)p); break;
-  case BECK_PK_VARINT: beck__wr_varint(w, *(const int32_t *)p); break;
-  case BECK_PK_VARLONG: beck__wr_varlong(w, *(const int64_t *)p); break;
+  case BECK_PK_BOOL:
+    beck__wr_i8(w, *(const bool *)p ? 1 : 0);
+    break;
+  case BECK_PK_I8:
+    beck__wr_i8(w, *(const int8_t *)p);
+    break;
+  case BECK_PK_I16:
+    beck__wr_i16(w, *(const int16_t *)p);
+    break;
+  case BECK_PK_I32:
+    beck__wr_i32(w, *(const int32_t *)p);
+    break;
+  case BECK_PK_I64:
+    beck__wr_i64(w, *(const int64_t *)p);
+    break;
+  case BECK_PK_U16:
+    beck__wr_u16(w, *(const uint16_t *)p);
+    break;
+  case BECK_PK_U32:
+    beck__wr_u32(w, *(const uint32_t *)p);
+    break;
+  case BECK_PK_F64:
+    beck__wr_f64(w, *(const double *)p);
+    break;
+  case BECK_PK_UUID:
+    beck__wr_uuid(w, (const beck_uuid_t *)p);
+    break;
+  case BECK_PK_UVARINT:
+    beck__wr_uvarint(w, *(const uint32_t *)p);
+    break;
+  case BECK_PK_VARINT:
+    beck__wr_varint(w, *(const int32_t *)p);
+    break;
+  case BECK_PK_VARLONG:
+    beck__wr_varlong(w, *(const int64_t *)p);
+    break;
   case BECK_PK_STR:
   case BECK_PK_BYTES:
   case BECK_PK_RECORDS: {
@@ -437,7 +532,9 @@ static void encode_value(ctx_t *c, uint8_t kind, uint8_t elem, const beck__proto
     beck__wr_nstr(w, s, compact, kind != BECK_PK_STR);
     break;
   }
-  case BECK_PK_STRUCT: encode_struct(c, sub, p); break;
+  case BECK_PK_STRUCT:
+    encode_struct(c, sub, p);
+    break;
   case BECK_PK_ARRAY: {
     void *items;
     int32_t n;
@@ -462,7 +559,9 @@ static void encode_value(ctx_t *c, uint8_t kind, uint8_t elem, const beck__proto
     }
     break;
   }
-  default: fail_encode(c, BECK_ERR_INVAL, "bad descriptor"); break;
+  default:
+    fail_encode(c, BECK_ERR_INVAL, "bad descriptor");
+    break;
   }
 }
 
@@ -477,16 +576,23 @@ static bool struct_is_default(const beck__proto_struct_t *d, const void *src, in
 /* True when a tagged field holds its default and is therefore not written. */
 static bool field_is_default(const beck__proto_field_t *f, const void *p, int16_t v) {
   switch (f->kind) {
-  case BECK_PK_BOOL: return (*(const bool *)p ? 1 : 0) == (f->dflt != 0);
-  case BECK_PK_I8: return *(const int8_t *)p == (int8_t)f->dflt;
-  case BECK_PK_I16: return *(const int16_t *)p == (int16_t)f->dflt;
+  case BECK_PK_BOOL:
+    return (*(const bool *)p ? 1 : 0) == (f->dflt != 0);
+  case BECK_PK_I8:
+    return *(const int8_t *)p == (int8_t)f->dflt;
+  case BECK_PK_I16:
+    return *(const int16_t *)p == (int16_t)f->dflt;
   case BECK_PK_I32:
-  case BECK_PK_VARINT: return *(const int32_t *)p == (int32_t)f->dflt;
+  case BECK_PK_VARINT:
+    return *(const int32_t *)p == (int32_t)f->dflt;
   case BECK_PK_I64:
-  case BECK_PK_VARLONG: return *(const int64_t *)p == f->dflt;
-  case BECK_PK_U16: return *(const uint16_t *)p == (uint16_t)f->dflt;
+  case BECK_PK_VARLONG:
+    return *(const int64_t *)p == f->dflt;
+  case BECK_PK_U16:
+    return *(const uint16_t *)p == (uint16_t)f->dflt;
   case BECK_PK_U32:
-  case BECK_PK_UVARINT: return *(const uint32_t *)p == (uint32_t)f->dflt;
+  case BECK_PK_UVARINT:
+    return *(const uint32_t *)p == (uint32_t)f->dflt;
   case BECK_PK_F64: {
     double d = *(const double *)p;
     return memcmp(&d, &(double){(double)f->dflt}, sizeof d) == 0;
@@ -507,8 +613,10 @@ static bool field_is_default(const beck__proto_field_t *f, const void *p, int16_
     array_get(p, &items, &n);
     return f->dflt < 0 ? n < 0 : n == 0;
   }
-  case BECK_PK_STRUCT: return struct_is_default(f->sub, p, v);
-  default: return true;
+  case BECK_PK_STRUCT:
+    return struct_is_default(f->sub, p, v);
+  default:
+    return true;
   }
 }
 
@@ -523,8 +631,8 @@ static bool struct_is_default(const beck__proto_struct_t *d, const void *src, in
 
 /* The tagged fields of d to write, in ascending tag order. Returns the count
  * (at most cap; descriptors have few tags). */
-static size_t tags_to_write(const beck__proto_struct_t *d, const void *src, int16_t v,
-                            const beck__proto_field_t **out, size_t cap) {
+static size_t tags_to_write(const beck__proto_struct_t *d, const void *src, int16_t v, const beck__proto_field_t **out,
+                            size_t cap) {
   size_t n = 0;
   int64_t last = -1;
   for (;;) {
@@ -632,8 +740,8 @@ beck_err_t beck_proto_encode_sg(int16_t api_key, int16_t version, bool is_reques
   if (api == NULL)
     return BECK_ERR_UNSUPPORTED;
   beck__proto_writer_t w = {.buf = out, .splice_arena = arena};
-  beck_err_t rc = encode_with(is_request ? api->request : api->response, version, version >= api->flexible_from, msg,
-                              &w, err);
+  beck_err_t rc =
+      encode_with(is_request ? api->request : api->response, version, version >= api->flexible_from, msg, &w, err);
   if (rc == BECK_ERR_OK) {
     *splices = w.splices;
     *nsplices = w.nsplices;

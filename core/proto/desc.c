@@ -81,27 +81,28 @@
 #define BECK_PT_SUB_ARR_STR(S) NULL
 #define BECK_PT_SUB_ARR_UUID(S) NULL
 
-#define DESC_FIELD(T_, kind_, name_, vmin_, vmax_, nmin_, nmax_, tag_, dflt_, sub_)                            \
-  {.name = #name_,                                                                                              \
-   .sub = BECK_PT_SUB_##kind_(sub_),                                                                            \
-   .dflt = (int64_t)(dflt_),                                                                                    \
-   .offset = (uint32_t)offsetof(T_, name_),                                                                     \
-   .kind = BECK_PT_KIND_##kind_,                                                                                \
-   .elem = BECK_PT_ELEM_##kind_,                                                                                \
-   .vmin = (vmin_),                                                                                             \
-   .vmax = (vmax_),                                                                                             \
-   .nmin = (nmin_),                                                                                             \
-   .nmax = (nmax_),                                                                                             \
+#define DESC_FIELD(T_, kind_, name_, vmin_, vmax_, nmin_, nmax_, tag_, dflt_, sub_)                                    \
+  {.name = #name_,                                                                                                     \
+   .sub = BECK_PT_SUB_##kind_(sub_),                                                                                   \
+   .dflt = (int64_t)(dflt_),                                                                                           \
+   .offset = (uint32_t)offsetof(T_, name_),                                                                            \
+   .kind = BECK_PT_KIND_##kind_,                                                                                       \
+   .elem = BECK_PT_ELEM_##kind_,                                                                                       \
+   .vmin = (vmin_),                                                                                                    \
+   .vmax = (vmax_),                                                                                                    \
+   .nmin = (nmin_),                                                                                                    \
+   .nmax = (nmax_),                                                                                                    \
    .tag = (tag_)},
 
-#define DESC_STRUCT(Name)                                                                                       \
-  static const beck__proto_field_t fields_##Name[] = {BECK_MSG_##Name(DESC_FIELD, beck_proto_##Name##_t)};     \
-  static const beck__proto_struct_t desc_##Name = {#Name, sizeof(beck_proto_##Name##_t), fields_##Name,         \
+#define DESC_STRUCT(Name)                                                                                              \
+  static const beck__proto_field_t fields_##Name[] = {BECK_MSG_##Name(DESC_FIELD, beck_proto_##Name##_t)};             \
+  static const beck__proto_struct_t desc_##Name = {#Name, sizeof(beck_proto_##Name##_t), fields_##Name,                \
                                                    sizeof fields_##Name / sizeof fields_##Name[0]};
 
 BECK_PROTO_STRUCTS(DESC_STRUCT)
 
-#define DESC_API(key, Name, min, max, flex, adv) {key, min, max, flex, adv, #Name, &desc_##Name##Request, &desc_##Name##Response},
+#define DESC_API(key, Name, min, max, flex, adv)                                                                       \
+  {key, min, max, flex, adv, #Name, &desc_##Name##Request, &desc_##Name##Response},
 
 const beck__proto_api_t beck__proto_apis[] = {BECK_PROTO_APIS(DESC_API)};
 const size_t beck__proto_apis_count = sizeof beck__proto_apis / sizeof beck__proto_apis[0];

@@ -70,8 +70,7 @@ beck_err_t beck_proto_request_header_decode(const uint8_t *frame, size_t len, be
     skip_tags(&r);
   if (r.err)
     return beck_error_set(err, r.err, "request header v%d (%s v%d): %s (offset %zu)", hv,
-                          beck_proto_api_name(out->RequestApiKey), out->RequestApiVersion, r.why,
-                          beck__rd_offset(&r));
+                          beck_proto_api_name(out->RequestApiKey), out->RequestApiVersion, r.why, beck__rd_offset(&r));
   out->size = beck__rd_offset(&r);
   return BECK_ERR_OK;
 }

@@ -3,8 +3,8 @@
 
 const char *beck_kerr_name(int code) {
   switch (code) {
-#define BECK_KERR_NAME(name, value, msg) \
-  case value:                            \
+#define BECK_KERR_NAME(name, value, msg)                                                                               \
+  case value:                                                                                                          \
     return #name;
     BECK_KERR_MAP(BECK_KERR_NAME)
 #undef BECK_KERR_NAME
@@ -14,8 +14,8 @@ const char *beck_kerr_name(int code) {
 
 const char *beck_kerr_message(int code) {
   switch (code) {
-#define BECK_KERR_MSG(name, value, msg) \
-  case value:                           \
+#define BECK_KERR_MSG(name, value, msg)                                                                                \
+  case value:                                                                                                          \
     return msg;
     BECK_KERR_MAP(BECK_KERR_MSG)
 #undef BECK_KERR_MSG

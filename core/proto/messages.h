@@ -89,37 +89,37 @@ typedef struct beck_proto_uuids {
  * clients (kafka-protocol.md §0 item 2): non-flexible except ApiVersions 3
  * and IncrementalAlterConfigs 1 (asked for by the project).
  */
-#define BECK_PROTO_APIS(A)                           \
-  A(0, Produce, 3, 9, 9, 7)                          \
-  A(1, Fetch, 4, 13, 12, 11)                         \
-  A(2, ListOffsets, 1, 7, 6, 3)                      \
-  A(3, Metadata, 0, 12, 9, 6)                        \
-  A(8, OffsetCommit, 2, 8, 8, 7)                     \
-  A(9, OffsetFetch, 1, 7, 6, 5)                      \
-  A(10, FindCoordinator, 0, 4, 3, 2)                 \
-  A(11, JoinGroup, 0, 7, 6, 5)                       \
-  A(12, Heartbeat, 0, 4, 4, 3)                       \
-  A(13, LeaveGroup, 0, 4, 4, 3)                      \
-  A(14, SyncGroup, 0, 5, 4, 3)                       \
-  A(15, DescribeGroups, 0, 5, 5, 4)                  \
-  A(16, ListGroups, 0, 4, 3, 2)                      \
-  A(18, ApiVersions, 0, 4, 3, 3)                     \
-  A(19, CreateTopics, 0, 5, 5, 4)                    \
-  A(20, DeleteTopics, 0, 4, 4, 3)                    \
-  A(21, DeleteRecords, 0, 2, 2, 1)                   \
-  A(22, InitProducerId, 0, 4, 2, 1)                  \
-  A(32, DescribeConfigs, 0, 2, 4, 2)                 \
-  A(33, AlterConfigs, 0, 2, 2, 1)                    \
-  A(37, CreatePartitions, 0, 3, 2, 1)                \
-  A(42, DeleteGroups, 0, 2, 2, 1)                    \
+#define BECK_PROTO_APIS(A)                                                                                             \
+  A(0, Produce, 3, 9, 9, 7)                                                                                            \
+  A(1, Fetch, 4, 13, 12, 11)                                                                                           \
+  A(2, ListOffsets, 1, 7, 6, 3)                                                                                        \
+  A(3, Metadata, 0, 12, 9, 6)                                                                                          \
+  A(8, OffsetCommit, 2, 8, 8, 7)                                                                                       \
+  A(9, OffsetFetch, 1, 7, 6, 5)                                                                                        \
+  A(10, FindCoordinator, 0, 4, 3, 2)                                                                                   \
+  A(11, JoinGroup, 0, 7, 6, 5)                                                                                         \
+  A(12, Heartbeat, 0, 4, 4, 3)                                                                                         \
+  A(13, LeaveGroup, 0, 4, 4, 3)                                                                                        \
+  A(14, SyncGroup, 0, 5, 4, 3)                                                                                         \
+  A(15, DescribeGroups, 0, 5, 5, 4)                                                                                    \
+  A(16, ListGroups, 0, 4, 3, 2)                                                                                        \
+  A(18, ApiVersions, 0, 4, 3, 3)                                                                                       \
+  A(19, CreateTopics, 0, 5, 5, 4)                                                                                      \
+  A(20, DeleteTopics, 0, 4, 4, 3)                                                                                      \
+  A(21, DeleteRecords, 0, 2, 2, 1)                                                                                     \
+  A(22, InitProducerId, 0, 4, 2, 1)                                                                                    \
+  A(32, DescribeConfigs, 0, 2, 4, 2)                                                                                   \
+  A(33, AlterConfigs, 0, 2, 2, 1)                                                                                      \
+  A(37, CreatePartitions, 0, 3, 2, 1)                                                                                  \
+  A(42, DeleteGroups, 0, 2, 2, 1)                                                                                      \
   A(44, IncrementalAlterConfigs, 0, 1, 1, 1)
 
 /* Every struct, nested ones before the structs that contain them. */
-#define BECK_PROTO_STRUCTS(S) \
-  BECK_PROTO_STRUCTS_PRODUCE(S) \
-  BECK_PROTO_STRUCTS_FETCH(S)   \
-  BECK_PROTO_STRUCTS_METADATA(S) \
-  BECK_PROTO_STRUCTS_GROUP(S)   \
+#define BECK_PROTO_STRUCTS(S)                                                                                          \
+  BECK_PROTO_STRUCTS_PRODUCE(S)                                                                                        \
+  BECK_PROTO_STRUCTS_FETCH(S)                                                                                          \
+  BECK_PROTO_STRUCTS_METADATA(S)                                                                                       \
+  BECK_PROTO_STRUCTS_GROUP(S)                                                                                          \
   BECK_PROTO_STRUCTS_ADMIN(S)
 
 /* ---- C types generated from the field lists ---------------------------- */
@@ -143,19 +143,19 @@ typedef struct beck_proto_uuids {
 #define BECK_PT_CT_ARR_I64(S) beck_proto_i64s_t
 #define BECK_PT_CT_ARR_STR(S) beck_proto_strs_t
 #define BECK_PT_CT_ARR_UUID(S) beck_proto_uuids_t
-#define BECK_PT_CT_ARR(S)          \
-  struct {                         \
-    struct beck_proto_##S *items;  \
-    int32_t count;                 \
+#define BECK_PT_CT_ARR(S)                                                                                              \
+  struct {                                                                                                             \
+    struct beck_proto_##S *items;                                                                                      \
+    int32_t count;                                                                                                     \
   }
 #define BECK_PT_CT_STRUCT(S) struct beck_proto_##S
 
 #define BECK_PROTO_DECL_FIELD(T, kind, name, vmin, vmax, nmin, nmax, tag, dflt, sub) BECK_PT_CT_##kind(sub) name;
 
 /* typedef struct beck_proto_<Name> {...} beck_proto_<Name>_t; */
-#define BECK_PROTO_DECL_STRUCT(Name)                                            \
-  typedef struct beck_proto_##Name {                                            \
-    BECK_MSG_##Name(BECK_PROTO_DECL_FIELD, struct beck_proto_##Name)            \
+#define BECK_PROTO_DECL_STRUCT(Name)                                                                                   \
+  typedef struct beck_proto_##Name {                                                                                   \
+    BECK_MSG_##Name(BECK_PROTO_DECL_FIELD, struct beck_proto_##Name)                                                   \
   } beck_proto_##Name##_t;
 
 BECK_PROTO_STRUCTS(BECK_PROTO_DECL_STRUCT)
@@ -175,9 +175,7 @@ typedef union beck_proto_response {
 
 /* BECK_API_PRODUCE = 0, ... named by Kafka's API names. */
 #define BECK_PROTO_API_ENUM(key, Name, min, max, flex, adv) BECK_API_##Name = key,
-typedef enum beck_proto_api_key {
-  BECK_PROTO_APIS(BECK_PROTO_API_ENUM)
-} beck_proto_api_key_t;
+typedef enum beck_proto_api_key { BECK_PROTO_APIS(BECK_PROTO_API_ENUM) } beck_proto_api_key_t;
 #undef BECK_PROTO_API_ENUM
 
 #endif

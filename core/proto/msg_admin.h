@@ -17,6 +17,7 @@
 #define BECK_PROTO_MSG_ADMIN_H
 
 /* ---- CreateTopics ------------------------------------------------------- */
+/* clang-format off */
 #define BECK_MSG_CreateTopicsRequest_CreatableReplicaAssignment(X, T) \
   X(T, I32,     PartitionIndex,       0, INF, NO, NO,  NO, 0, _) \
   X(T, ARR_I32, BrokerIds,            0, INF, NO, NO,  NO, 0, _)
@@ -243,4 +244,5 @@
   S(CreatePartitionsResponse_CreatePartitionsTopicResult)                  \
   S(CreatePartitionsResponse)
 
+/* clang-format on */
 #endif

@@ -12,6 +12,7 @@
 #define BECK_PROTO_MSG_FETCH_H
 
 /* ---- Fetch request ------------------------------------------------------ */
+/* clang-format off */
 #define BECK_MSG_FetchRequest_FetchPartition(X, T) \
   X(T, I32,     Partition,          0,  INF, NO, NO, NO, 0, _) \
   X(T, I32,     CurrentLeaderEpoch, 9,  INF, NO, NO, NO, -1, _) \
@@ -135,4 +136,5 @@
   S(ListOffsetsResponse_ListOffsetsTopicResponse)           \
   S(ListOffsetsResponse)
 
+/* clang-format on */
 #endif

@@ -18,6 +18,7 @@
 #define BECK_PROTO_MSG_GROUP_H
 
 /* ---- OffsetCommit ------------------------------------------------------- */
+/* clang-format off */
 #define BECK_MSG_OffsetCommitRequest_OffsetCommitRequestPartition(X, T) \
   X(T, I32,     PartitionIndex,       0, INF, NO, NO,  NO, 0, _) \
   X(T, I64,     CommittedOffset,      0, INF, NO, NO,  NO, 0, _) \
@@ -270,4 +271,5 @@
   S(DeleteGroupsResponse_DeletableGroupResult)                   \
   S(DeleteGroupsResponse)
 
+/* clang-format on */
 #endif

@@ -14,6 +14,7 @@
 #define BECK_PROTO_MSG_METADATA_H
 
 /* ---- Metadata ----------------------------------------------------------- */
+/* clang-format off */
 #define BECK_MSG_MetadataRequest_MetadataRequestTopic(X, T) \
   X(T, UUID,    TopicId,                            10, INF, NO, NO,  NO, 0, _) \
   X(T, STR,     Name,                               0,  INF, 10, INF, NO, 0, _)
@@ -97,4 +98,5 @@
   S(ApiVersionsResponse_FinalizedFeatureKey)         \
   S(ApiVersionsResponse)
 
+/* clang-format on */
 #endif

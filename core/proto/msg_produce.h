@@ -11,6 +11,7 @@
 #define BECK_PROTO_MSG_PRODUCE_H
 
 /* ---- Produce request ---------------------------------------------------- */
+/* clang-format off */
 #define BECK_MSG_ProduceRequest_PartitionProduceData(X, T) \
   X(T, I32,     Index,           0, INF, NO, NO,  NO, 0, _) \
   X(T, RECORDS, Records,         0, INF, 0,  INF, NO, 0, _)
@@ -71,4 +72,5 @@
   S(InitProducerIdRequest)                         \
   S(InitProducerIdResponse)
 
+/* clang-format on */
 #endif

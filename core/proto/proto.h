@@ -143,7 +143,7 @@ typedef struct beck_proto_request_header {
   int16_t RequestApiKey;
   int16_t RequestApiVersion;
   int32_t CorrelationId;
-  beck_nstr_t ClientId; /* borrowed from the frame; null when absent */
+  beck_nstr_t ClientId;  /* borrowed from the frame; null when absent */
   int8_t header_version; /* 1 or 2; -1 when the API is unknown */
   size_t size;           /* header bytes; the body starts at frame + size */
 } beck_proto_request_header_t;

@@ -85,8 +85,7 @@ static inline bool beck__proto_in(int16_t v, int16_t lo, int16_t hi) { return lo
  * tests that bring their own descriptor. `flexible` selects compact forms and
  * tag buffers. Same contracts as beck_proto_decode/encode. */
 beck_err_t beck__proto_decode_struct(const beck__proto_struct_t *d, int16_t version, bool flexible, const uint8_t *p,
-                                     size_t len, beck_arena_t *arena, void *out, size_t *consumed,
-                                     beck_error_t *err);
+                                     size_t len, beck_arena_t *arena, void *out, size_t *consumed, beck_error_t *err);
 beck_err_t beck__proto_encode_struct(const beck__proto_struct_t *d, int16_t version, bool flexible, const void *msg,
                                      beck_buf_t *out, beck_error_t *err);
 
@@ -96,8 +95,8 @@ typedef struct beck__proto_reader {
   const uint8_t *p;   /* next byte */
   const uint8_t *end; /* one past the last readable byte */
   const uint8_t *base;
-  beck_err_t err;     /* sticky: first error wins */
-  const char *why;    /* static text for the first error */
+  beck_err_t err;  /* sticky: first error wins */
+  const char *why; /* static text for the first error */
 } beck__proto_reader_t;
 
 static inline void beck__rd_init(beck__proto_reader_t *r, const uint8_t *p, size_t len) {

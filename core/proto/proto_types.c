@@ -240,13 +240,9 @@ static void wr_uvarlong(beck__proto_writer_t *w, uint64_t v) {
 
 void beck__wr_uvarint(beck__proto_writer_t *w, uint32_t v) { wr_uvarlong(w, v); }
 
-void beck__wr_varint(beck__proto_writer_t *w, int32_t v) {
-  wr_uvarlong(w, ((uint32_t)v << 1) ^ (uint32_t)(v >> 31));
-}
+void beck__wr_varint(beck__proto_writer_t *w, int32_t v) { wr_uvarlong(w, ((uint32_t)v << 1) ^ (uint32_t)(v >> 31)); }
 
-void beck__wr_varlong(beck__proto_writer_t *w, int64_t v) {
-  wr_uvarlong(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
+void beck__wr_varlong(beck__proto_writer_t *w, int64_t v) { wr_uvarlong(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); }
 
 size_t beck__uvarint_size(uint32_t v) {
   size_t n = 1;

@@ -117,10 +117,9 @@ static void fixed_width_types_are_big_endian(void **state) {
   for (int i = 0; i < 16; i++)
     u.bytes[i] = (uint8_t)i;
   beck__wr_uuid(&w, &u);
-  static const uint8_t want[] = {0xfe, 0x12, 0x34, 0xff, 0xff, 0xff, 0xff, 1,    2,    3,    4,    5,    6,
-                                 7,    8,    0xff, 0xfe, 0xde, 0xad, 0xbe, 0xef, 0x3f, 0xf0, 0,    0,    0,
-                                 0,    0,    0,    0,    1,    2,    3,    4,    5,    6,    7,    8,
-                                 9,    10,   11,   12,   13,   14,   15};
+  static const uint8_t want[] = {0xfe, 0x12, 0x34, 0xff, 0xff, 0xff, 0xff, 1,    2, 3,  4,  5,  6,  7,  8,
+                                 0xff, 0xfe, 0xde, 0xad, 0xbe, 0xef, 0x3f, 0xf0, 0, 0,  0,  0,  0,  0,  0,
+                                 1,    2,    3,    4,    5,    6,    7,    8,    9, 10, 11, 12, 13, 14, 15};
   assert_bytes(&b, want, sizeof want);
   beck__proto_reader_t r;
   beck__rd_init(&r, b.data, b.len);
@@ -168,9 +167,9 @@ static void strings_bytes_and_arrays_in_all_forms(void **state) {
   beck__wr_array_len(&w, 3, true);
   beck__wr_array_len(&w, -1, true);
   beck__wr_bytes_raw(&w, "pad", 3);
-  static const uint8_t want[] = {0x00, 0x02, 'a',  'b',  0xff, 0xff, 0x03, 'a',  'b',  0x00, 0x00, 0x00, 0x00,
-                                 0x03, 'x',  'y',  'z',  0xff, 0xff, 0xff, 0xff, 0x01, 0x00, 0x00, 0x00, 0x03,
-                                 0xff, 0xff, 0xff, 0xff, 0x04, 0x00, 'p',  'a',  'd'};
+  static const uint8_t want[] = {0x00, 0x02, 'a',  'b',  0xff, 0xff, 0x03, 'a',  'b',  0x00, 0x00, 0x00,
+                                 0x00, 0x03, 'x',  'y',  'z',  0xff, 0xff, 0xff, 0xff, 0x01, 0x00, 0x00,
+                                 0x00, 0x03, 0xff, 0xff, 0xff, 0xff, 0x04, 0x00, 'p',  'a',  'd'};
   assert_bytes(&b, want, sizeof want);
 
   beck__proto_reader_t r;
@@ -228,7 +227,7 @@ static void arena_allocates_aligned_resets_and_caps(void **state) {
   }
   for (int i = 0; i < 100; i++)
     assert_int_equal(((uint8_t *)ptrs[i])[0], (uint8_t)i); /* no overlap */
-  uint8_t *big = beck_arena_zalloc(&a, 10000);          /* own chunk */
+  uint8_t *big = beck_arena_zalloc(&a, 10000);             /* own chunk */
   assert_non_null(big);
   assert_int_equal(big[9999], 0);
   assert_true(beck_arena_used(&a) >= 10000);
@@ -278,8 +277,8 @@ static void header_versions_follow_flexibility(void **state) {
 static void frame_request(beck_buf_t *out, int16_t key, int16_t ver, int32_t corr, beck_nstr_t client,
                           const void *body) {
   size_t mark = beck_proto_frame_begin(out);
-  beck_proto_request_header_t h = {.RequestApiKey = key, .RequestApiVersion = ver, .CorrelationId = corr,
-                                   .ClientId = client};
+  beck_proto_request_header_t h = {
+      .RequestApiKey = key, .RequestApiVersion = ver, .CorrelationId = corr, .ClientId = client};
   assert_int_equal(beck_proto_request_header_encode(&h, out), BECK_ERR_OK);
   beck_error_t e;
   if (beck_proto_encode(key, ver, true, body, out, &e) != BECK_ERR_OK) {
@@ -305,8 +304,8 @@ static void parse_request(const beck_buf_t *frame, beck_arena_t *arena, beck_pro
   const uint8_t *p = frame->data + 4;
   size_t n = frame->len - 4;
   assert_int_equal(beck_proto_request_header_decode(p, n, h, &e), BECK_ERR_OK);
-  beck_err_t rc = beck_proto_decode(h->RequestApiKey, h->RequestApiVersion, true, p + h->size, n - h->size, arena,
-                                    req, &e);
+  beck_err_t rc =
+      beck_proto_decode(h->RequestApiKey, h->RequestApiVersion, true, p + h->size, n - h->size, arena, req, &e);
   if (rc)
     print_error("%s\n", e.msg);
   assert_int_equal(rc, BECK_ERR_OK);
@@ -316,7 +315,7 @@ static void golden_api_versions_v0_request_and_response(void **state) {
   beck_proto_ApiVersionsRequest_t req = {0};
   beck_buf_t b = {0};
   frame_request(&b, BECK_API_ApiVersions, 0, 1, NSTR("rdkafka"), &req);
-  static const uint8_t want_req[] = {0x00, 0x00, 0x00, 0x11,                          /* Size 17 */
+  static const uint8_t want_req[] = {0x00, 0x00, 0x00, 0x11,                         /* Size 17 */
                                      0x00, 0x12, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, /* key 18 v0 corr 1 */
                                      0x00, 0x07, 'r',  'd',  'k',  'a',  'f',  'k',  'a'};
   assert_bytes(&b, want_req, sizeof want_req);
@@ -334,11 +333,11 @@ static void golden_api_versions_v0_request_and_response(void **state) {
   beck_proto_ApiVersionsResponse_t resp = {.ErrorCode = 0, .ApiKeys = {keys, 2}, .ThrottleTimeMs = 99};
   beck_buf_reset(&b);
   frame_response(&b, BECK_API_ApiVersions, 0, 1, &resp);
-  static const uint8_t want_resp[] = {0x00, 0x00, 0x00, 0x16,             /* Size 22 */
-                                      0x00, 0x00, 0x00, 0x01,             /* CorrelationId */
-                                      0x00, 0x00,                         /* ErrorCode */
-                                      0x00, 0x00, 0x00, 0x02,             /* ApiKeys count */
-                                      0x00, 0x00, 0x00, 0x03, 0x00, 0x07, /* Produce 3-7 */
+  static const uint8_t want_resp[] = {0x00, 0x00, 0x00, 0x16,              /* Size 22 */
+                                      0x00, 0x00, 0x00, 0x01,              /* CorrelationId */
+                                      0x00, 0x00,                          /* ErrorCode */
+                                      0x00, 0x00, 0x00, 0x02,              /* ApiKeys count */
+                                      0x00, 0x00, 0x00, 0x03, 0x00, 0x07,  /* Produce 3-7 */
                                       0x00, 0x12, 0x00, 0x00, 0x00, 0x03}; /* ApiVersions 0-3; no throttle in v0 */
   assert_bytes(&b, want_resp, sizeof want_resp);
 
@@ -359,13 +358,13 @@ static void golden_api_versions_v3_request_and_response(void **state) {
   beck_buf_t b = {0};
   frame_request(&b, BECK_API_ApiVersions, 3, 2, NSTR("rdkafka"), &req);
   static const uint8_t want_req[] = {
-      0x00, 0x00, 0x00, 0x24,                                     /* Size 36 */
-      0x00, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x02,             /* key 18 v3 corr 2 */
-      0x00, 0x07, 'r',  'd',  'k',  'a',  'f',  'k',  'a',        /* ClientId: INT16 length even in v2 */
-      0x00,                                                       /* header tag buffer */
-      0x0b, 'l',  'i',  'b',  'r',  'd',  'k',  'a',  'f',  'k',  'a', /* COMPACT_STRING len+1 */
-      0x06, '2',  '.',  '0',  '.',  '2',                          /* */
-      0x00};                                                      /* body tag buffer */
+      0x00, 0x00, 0x00, 0x24,                                        /* Size 36 */
+      0x00, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x02,                /* key 18 v3 corr 2 */
+      0x00, 0x07, 'r',  'd',  'k',  'a',  'f',  'k',  'a',           /* ClientId: INT16 length even in v2 */
+      0x00,                                                          /* header tag buffer */
+      0x0b, 'l',  'i',  'b',  'r',  'd',  'k',  'a',  'f', 'k', 'a', /* COMPACT_STRING len+1 */
+      0x06, '2',  '.',  '0',  '.',  '2',                             /* */
+      0x00};                                                         /* body tag buffer */
   assert_bytes(&b, want_req, sizeof want_req);
   beck_arena_t arena;
   beck_arena_init(&arena, 0);
@@ -381,14 +380,14 @@ static void golden_api_versions_v3_request_and_response(void **state) {
   beck_proto_ApiVersionsResponse_t resp = {.ApiKeys = {keys, 2}, .FinalizedFeaturesEpoch = -1};
   beck_buf_reset(&b);
   frame_response(&b, BECK_API_ApiVersions, 3, 2, &resp);
-  static const uint8_t want_resp[] = {0x00, 0x00, 0x00, 0x1a,                    /* Size 26 */
-                                      0x00, 0x00, 0x00, 0x02,                    /* header v0: no tag byte */
-                                      0x00, 0x00,                                /* ErrorCode */
-                                      0x03,                                      /* N+1 */
-                                      0x00, 0x00, 0x00, 0x03, 0x00, 0x07, 0x00,  /* + element tags */
-                                      0x00, 0x12, 0x00, 0x00, 0x00, 0x03, 0x00,  /* */
-                                      0x00, 0x00, 0x00, 0x00,                    /* ThrottleTimeMs */
-                                      0x00};                                     /* no tagged fields */
+  static const uint8_t want_resp[] = {0x00, 0x00, 0x00, 0x1a,                   /* Size 26 */
+                                      0x00, 0x00, 0x00, 0x02,                   /* header v0: no tag byte */
+                                      0x00, 0x00,                               /* ErrorCode */
+                                      0x03,                                     /* N+1 */
+                                      0x00, 0x00, 0x00, 0x03, 0x00, 0x07, 0x00, /* + element tags */
+                                      0x00, 0x12, 0x00, 0x00, 0x00, 0x03, 0x00, /* */
+                                      0x00, 0x00, 0x00, 0x00,                   /* ThrottleTimeMs */
+                                      0x00};                                    /* no tagged fields */
   assert_bytes(&b, want_resp, sizeof want_resp);
 
   /* Tagged fields appear only when set, in tag order. */
@@ -396,9 +395,9 @@ static void golden_api_versions_v3_request_and_response(void **state) {
   resp.FinalizedFeaturesEpoch = 5;
   beck_buf_reset(&b);
   assert_int_equal(beck_proto_encode(BECK_API_ApiVersions, 3, false, &resp, &b, NULL), BECK_ERR_OK);
-  static const uint8_t want_tags[] = {0x02,                                          /* two tags */
-                                      0x01, 0x08, 0, 0, 0, 0, 0, 0, 0, 0x05,         /* tag 1 epoch */
-                                      0x03, 0x01, 0x01};                             /* tag 3 bool */
+  static const uint8_t want_tags[] = {0x02,                                    /* two tags */
+                                      0x01, 0x08, 0,   0, 0, 0, 0, 0, 0, 0x05, /* tag 1 epoch */
+                                      0x03, 0x01, 0x01};                       /* tag 3 bool */
   assert_int_equal(b.len, 22 - 1 + sizeof want_tags);
   assert_memory_equal(b.data + 21, want_tags, sizeof want_tags);
   beck_proto_ApiVersionsResponse_t back;
@@ -450,26 +449,24 @@ static void golden_metadata_v1_request(void **state) {
   beck_arena_destroy(&arena);
 }
 
-static const uint8_t produce_v3_frame[] = {
-    0x00, 0x00, 0x00, 0x31,                                           /* Size 49 */
-    0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x2a,                   /* Produce v3, corr 42 */
-    0x00, 0x07, 'r',  'd',  'k',  'a',  'f',  'k',  'a',              /* ClientId */
-    0xff, 0xff,                                                       /* TransactionalId null */
-    0xff, 0xff,                                                       /* Acks -1 */
-    0x00, 0x00, 0x75, 0x30,                                           /* TimeoutMs 30000 */
-    0x00, 0x00, 0x00, 0x01,                                           /* TopicData: 1 */
-    0x00, 0x01, 't',                                                  /* Name */
-    0x00, 0x00, 0x00, 0x01,                                           /* PartitionData: 1 */
-    0x00, 0x00, 0x00, 0x00,                                           /* Index 0 */
-    0x00, 0x00, 0x00, 0x05, 0x01, 0x02, 0x03, 0x04, 0x05};            /* Records */
+static const uint8_t produce_v3_frame[] = {0x00, 0x00, 0x00, 0x31,                         /* Size 49 */
+                                           0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x2a, /* Produce v3, corr 42 */
+                                           0x00, 0x07, 'r',  'd',  'k',  'a',  'f',  'k',  'a', /* ClientId */
+                                           0xff, 0xff,             /* TransactionalId null */
+                                           0xff, 0xff,             /* Acks -1 */
+                                           0x00, 0x00, 0x75, 0x30, /* TimeoutMs 30000 */
+                                           0x00, 0x00, 0x00, 0x01, /* TopicData: 1 */
+                                           0x00, 0x01, 't',        /* Name */
+                                           0x00, 0x00, 0x00, 0x01, /* PartitionData: 1 */
+                                           0x00, 0x00, 0x00, 0x00, /* Index 0 */
+                                           0x00, 0x00, 0x00, 0x05, 0x01, 0x02, 0x03, 0x04, 0x05}; /* Records */
 
 static void golden_produce_v3_request_header_and_body(void **state) {
   static const uint8_t records[] = {1, 2, 3, 4, 5};
-  beck_proto_ProduceRequest_PartitionProduceData_t part = {.Index = 0,
-                                                          .Records = {records, (int32_t)sizeof records}};
+  beck_proto_ProduceRequest_PartitionProduceData_t part = {.Index = 0, .Records = {records, (int32_t)sizeof records}};
   beck_proto_ProduceRequest_TopicProduceData_t topic = {.Name = NSTR("t"), .PartitionData = {&part, 1}};
-  beck_proto_ProduceRequest_t req = {.TransactionalId = NSTR_NULL, .Acks = -1, .TimeoutMs = 30000,
-                                     .TopicData = {&topic, 1}};
+  beck_proto_ProduceRequest_t req = {
+      .TransactionalId = NSTR_NULL, .Acks = -1, .TimeoutMs = 30000, .TopicData = {&topic, 1}};
   beck_buf_t b = {0};
   frame_request(&b, BECK_API_Produce, 3, 42, NSTR("rdkafka"), &req);
   assert_bytes(&b, produce_v3_frame, sizeof produce_v3_frame);
@@ -499,17 +496,16 @@ static void golden_produce_v3_request_header_and_body(void **state) {
 static void golden_flexible_header_v2_with_tagged_fields(void **state) {
   /* Metadata v9 request: header v2 with a null ClientId and two unknown
    * header tags (one with a payload), then the compact body. */
-  static const uint8_t frame[] = {
-      0x00, 0x03, 0x00, 0x09, 0x00, 0x00, 0x00, 0x05, /* Metadata v9, corr 5 */
-      0xff, 0xff,                                     /* ClientId null (still INT16) */
-      0x02,                                           /* two header tags */
-      0x00, 0x02, 'a',  'b',                          /* tag 0, 2 bytes */
-      0x05, 0x00,                                     /* tag 5, empty */
-      0x00,                                           /* Topics: compact null */
-      0x01,                                           /* AllowAutoTopicCreation */
-      0x00,                                           /* IncludeClusterAuthorizedOperations (8-10) */
-      0x00,                                           /* IncludeTopicAuthorizedOperations */
-      0x00};                                          /* body tags */
+  static const uint8_t frame[] = {0x00, 0x03, 0x00, 0x09, 0x00, 0x00, 0x00, 0x05, /* Metadata v9, corr 5 */
+                                  0xff, 0xff,                                     /* ClientId null (still INT16) */
+                                  0x02,                                           /* two header tags */
+                                  0x00, 0x02, 'a',  'b',                          /* tag 0, 2 bytes */
+                                  0x05, 0x00,                                     /* tag 5, empty */
+                                  0x00,                                           /* Topics: compact null */
+                                  0x01,                                           /* AllowAutoTopicCreation */
+                                  0x00,  /* IncludeClusterAuthorizedOperations (8-10) */
+                                  0x00,  /* IncludeTopicAuthorizedOperations */
+                                  0x00}; /* body tags */
   beck_proto_request_header_t h;
   beck_error_t e;
   assert_int_equal(beck_proto_request_header_decode(frame, sizeof frame, &h, &e), BECK_ERR_OK);
@@ -528,8 +524,8 @@ static void golden_flexible_header_v2_with_tagged_fields(void **state) {
     assert_int_equal(beck_proto_request_header_decode(frame, cut, &h, &e), BECK_ERR_PARSE);
   /* Our own encoding of header v2: empty tag buffer. */
   beck_buf_t b = {0};
-  beck_proto_request_header_t out = {.RequestApiKey = 3, .RequestApiVersion = 9, .CorrelationId = 5,
-                                     .ClientId = NSTR_NULL};
+  beck_proto_request_header_t out = {
+      .RequestApiKey = 3, .RequestApiVersion = 9, .CorrelationId = 5, .ClientId = NSTR_NULL};
   assert_int_equal(beck_proto_request_header_encode(&out, &b), BECK_ERR_OK);
   static const uint8_t want[] = {0x00, 0x03, 0x00, 0x09, 0x00, 0x00, 0x00, 0x05, 0xff, 0xff, 0x00};
   assert_bytes(&b, want, sizeof want);
@@ -588,8 +584,7 @@ static void truncated_frames_fail_at_every_offset(void **state) {
     beck_err_t rc = beck_proto_request_header_decode(copy, cut, &h, &e);
     if (rc == BECK_ERR_OK) {
       beck_proto_request_t req;
-      rc = beck_proto_decode(h.RequestApiKey, h.RequestApiVersion, true, copy + h.size, cut - h.size, &arena, &req,
-                             &e);
+      rc = beck_proto_decode(h.RequestApiKey, h.RequestApiVersion, true, copy + h.size, cut - h.size, &arena, &req, &e);
     }
     assert_int_equal(rc, BECK_ERR_PARSE);
     free(copy);
@@ -621,8 +616,8 @@ static void huge_counts_fail_fast_without_allocating(void **state) {
 
   /* Nested: Produce v3, one topic whose PartitionData claims 2^31-1. */
   memset(frame, 0, 1024);
-  static const uint8_t nested[] = {0xff, 0xff, 0x00, 0x01, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x01,
-                                   0x00, 0x01, 't',  0x7f, 0xff, 0xff, 0xff};
+  static const uint8_t nested[] = {0xff, 0xff, 0x00, 0x01, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00,
+                                   0x00, 0x01, 0x00, 0x01, 't',  0x7f, 0xff, 0xff, 0xff};
   memcpy(frame, nested, sizeof nested);
   assert_int_equal(beck_proto_decode(0, 3, true, frame, 1024, &arena, &req, &e), BECK_ERR_PARSE);
   assert_non_null(strstr(e.msg, "TopicData[0].PartitionData"));
@@ -646,10 +641,9 @@ static void huge_counts_fail_fast_without_allocating(void **state) {
 
 static void unknown_tagged_fields_are_skipped(void **state) {
   /* ApiVersions v3 request body with unknown tags 7 (3 bytes) and 300. */
-  static const uint8_t body[] = {0x02, 'c', 0x02, '1', /* names */
-                                 0x02,                 /* two tags */
-                                 0x07, 0x03, 0xaa, 0xbb, 0xcc,
-                                 0xac, 0x02, 0x00};    /* tag 300 (uvarint), empty */
+  static const uint8_t body[] = {0x02, 'c',  0x02, '1',                           /* names */
+                                 0x02,                                            /* two tags */
+                                 0x07, 0x03, 0xaa, 0xbb, 0xcc, 0xac, 0x02, 0x00}; /* tag 300 (uvarint), empty */
   beck_arena_t arena;
   beck_arena_init(&arena, 0);
   beck_proto_ApiVersionsRequest_t req;
@@ -659,11 +653,11 @@ static void unknown_tagged_fields_are_skipped(void **state) {
   assert_true(nstr_is(req.ClientSoftwareVersion, "1"));
 
   /* Unknown tags inside array elements too: ApiVersions v3 response. */
-  static const uint8_t resp[] = {0x00, 0x00, 0x02,                                    /* one key */
-                                 0x00, 0x01, 0x00, 0x04, 0x00, 0x0b,                  /* Fetch 4-11 */
-                                 0x01, 0x63, 0x01, 0x00,                              /* tag 99 */
-                                 0x00, 0x00, 0x00, 0x00,                              /* throttle */
-                                 0x01, 0x01, 0x08, 0, 0, 0, 0, 0, 0, 0, 0x07};        /* tag 1 = 7 */
+  static const uint8_t resp[] = {0x00, 0x00, 0x02,                                      /* one key */
+                                 0x00, 0x01, 0x00, 0x04, 0x00, 0x0b,                    /* Fetch 4-11 */
+                                 0x01, 0x63, 0x01, 0x00,                                /* tag 99 */
+                                 0x00, 0x00, 0x00, 0x00,                                /* throttle */
+                                 0x01, 0x01, 0x08, 0,    0,    0,    0, 0, 0, 0, 0x07}; /* tag 1 = 7 */
   beck_proto_ApiVersionsResponse_t r;
   assert_int_equal(beck_proto_decode(18, 3, false, resp, sizeof resp, &arena, &r, &e), BECK_ERR_OK);
   assert_int_equal(r.ApiKeys.count, 1);
@@ -697,11 +691,19 @@ static void trailing_bytes_are_rejected(void **state) {
 
 static void fetch_v11_response_round_trips_through_typed_structs(void **state) {
   static const uint8_t batch[] = "0123456789abcdef";
-  beck_proto_FetchResponse_PartitionData_t parts[2] = {
-      {.PartitionIndex = 0, .HighWatermark = 100, .LastStableOffset = 100, .LogStartOffset = 0,
-       .AbortedTransactions = {NULL, -1}, .PreferredReadReplica = -1, .Records = {batch, 16}},
-      {.PartitionIndex = 1, .ErrorCode = BECK_KERR_OFFSET_OUT_OF_RANGE, .HighWatermark = 5, .LastStableOffset = 5,
-       .PreferredReadReplica = -1, .Records = {NULL, 0}}};
+  beck_proto_FetchResponse_PartitionData_t parts[2] = {{.PartitionIndex = 0,
+                                                        .HighWatermark = 100,
+                                                        .LastStableOffset = 100,
+                                                        .LogStartOffset = 0,
+                                                        .AbortedTransactions = {NULL, -1},
+                                                        .PreferredReadReplica = -1,
+                                                        .Records = {batch, 16}},
+                                                       {.PartitionIndex = 1,
+                                                        .ErrorCode = BECK_KERR_OFFSET_OUT_OF_RANGE,
+                                                        .HighWatermark = 5,
+                                                        .LastStableOffset = 5,
+                                                        .PreferredReadReplica = -1,
+                                                        .Records = {NULL, 0}}};
   beck_proto_FetchResponse_FetchableTopicResponse_t topic = {.Topic = NSTR("clicks"), .Partitions = {parts, 2}};
   beck_proto_FetchResponse_t resp = {.ThrottleTimeMs = 0, .SessionId = 0, .Responses = {&topic, 1}};
   beck_buf_t b = {0};
@@ -730,11 +732,13 @@ static void fetch_v11_response_round_trips_through_typed_structs(void **state) {
 }
 
 static void join_group_response_never_leaks_group_instance_id_below_v5(void **state) {
-  beck_proto_JoinGroupResponse_JoinGroupResponseMember_t m = {.MemberId = NSTR("m-1"),
-                                                              .GroupInstanceId = NSTR("static-1"),
-                                                              .Metadata = NSTR("\x00\x01")};
-  beck_proto_JoinGroupResponse_t resp = {.GenerationId = 1, .ProtocolName = NSTR("range"), .Leader = NSTR("m-1"),
-                                         .MemberId = NSTR("m-1"), .Members = {&m, 1}};
+  beck_proto_JoinGroupResponse_JoinGroupResponseMember_t m = {
+      .MemberId = NSTR("m-1"), .GroupInstanceId = NSTR("static-1"), .Metadata = NSTR("\x00\x01")};
+  beck_proto_JoinGroupResponse_t resp = {.GenerationId = 1,
+                                         .ProtocolName = NSTR("range"),
+                                         .Leader = NSTR("m-1"),
+                                         .MemberId = NSTR("m-1"),
+                                         .Members = {&m, 1}};
   beck_buf_t v4 = {0}, v5 = {0};
   assert_int_equal(beck_proto_encode(BECK_API_JoinGroup, 4, false, &resp, &v4, NULL), BECK_ERR_OK);
   assert_int_equal(beck_proto_encode(BECK_API_JoinGroup, 5, false, &resp, &v5, NULL), BECK_ERR_OK);
@@ -771,10 +775,9 @@ static void encode_errors_name_the_field_and_leave_output_untouched(void **state
 
 static void encode_sg_leaves_records_out_for_zero_copy(void **state) {
   static const uint8_t r0[] = "batch-zero", r1[] = "batch-one!";
-  beck_proto_FetchResponse_PartitionData_t parts[3] = {
-      {.PartitionIndex = 0, .Records = {r0, 10}},
-      {.PartitionIndex = 1, .Records = {NULL, 0}},
-      {.PartitionIndex = 2, .Records = {r1, 10}}};
+  beck_proto_FetchResponse_PartitionData_t parts[3] = {{.PartitionIndex = 0, .Records = {r0, 10}},
+                                                       {.PartitionIndex = 1, .Records = {NULL, 0}},
+                                                       {.PartitionIndex = 2, .Records = {r1, 10}}};
   beck_proto_FetchResponse_FetchableTopicResponse_t topic = {.Topic = NSTR("t"), .Partitions = {parts, 3}};
   beck_proto_FetchResponse_t resp = {.Responses = {&topic, 1}};
   beck_arena_t arena;
@@ -819,16 +822,13 @@ static const struct {
   const char *what;
   const char *hex;
 } real_frames[] = {
-    {"librdkafka ApiVersions_v3",
-     "0012000300000001000772646b61666b61000b6c696272646b61666b6106322e302e3200"},
-    {"librdkafka Metadata_v4",
-     "0003000400000002000772646b61666b61000000010002743101"},
+    {"librdkafka ApiVersions_v3", "0012000300000001000772646b61666b61000b6c696272646b61666b6106322e302e3200"},
+    {"librdkafka Metadata_v4", "0003000400000002000772646b61666b61000000010002743101"},
     {"librdkafka Produce_v7",
      "0000000700000003000772646b61666b61ffffffff000075300000000100027431000000010000000000000055000000"
      "0000000000000000490000000002cf1d8914000000000001000001a1fc82fa82000001a1fc82fa82ffffffffffffffff"
      "ffffffffffff0000000216000000010a68656c6c6f0016000002010a776f726c6400"},
-    {"librdkafka Metadata_v4",
-     "0003000400000002000772646b61666b61000000010002743100"},
+    {"librdkafka Metadata_v4", "0003000400000002000772646b61666b61000000010002743100"},
     {"librdkafka ListOffsets_v2",
      "0002000200000004000772646b61666b61ffffffff0100000001000274310000000100000000fffffffffffffffe"},
     {"librdkafka Fetch_v11",
@@ -837,22 +837,16 @@ static const struct {
     {"librdkafka Fetch_v11",
      "0001000b00000006000772646b61666b61ffffffff000001f400000001032000000100000000ffffffff000000010002"
      "74310000000100000000ffffffff0000000000000002ffffffffffffffff00100000000000000000"},
-    {"kafkapython ApiVersions_v0",
-     "001200000000000100176b61666b612d707974686f6e2d70726f64756365722d31"},
-    {"kafkapython Metadata_v0",
-     "000300000000000200176b61666b612d707974686f6e2d70726f64756365722d3100000000"},
-    {"kafkapython Metadata_v1",
-     "000300010000000300176b61666b612d707974686f6e2d70726f64756365722d31ffffffff"},
+    {"kafkapython ApiVersions_v0", "001200000000000100176b61666b612d707974686f6e2d70726f64756365722d31"},
+    {"kafkapython Metadata_v0", "000300000000000200176b61666b612d707974686f6e2d70726f64756365722d3100000000"},
+    {"kafkapython Metadata_v1", "000300010000000300176b61666b612d707974686f6e2d70726f64756365722d31ffffffff"},
     {"kafkapython Produce_v7",
      "000000070000000100176b61666b612d707974686f6e2d70726f64756365722d31ffff00010000753000000001000274"
      "31000000010000000000000050000000000000000000000044000000000289a189aa000000000000000001a1fc82fb52"
      "000001a1fc82fb52ffffffffffffffffffffffffffff0000000124000000026b1666726f6d2d707974686f6e00"},
-    {"kafkapython ApiVersions_v0",
-     "001200000000000100126b61666b612d707974686f6e2d322e302e32"},
-    {"kafkapython Metadata_v0",
-     "000300000000000200126b61666b612d707974686f6e2d322e302e3200000000"},
-    {"kafkapython Metadata_v1",
-     "000300010000000300126b61666b612d707974686f6e2d322e302e320000000100027431"},
+    {"kafkapython ApiVersions_v0", "001200000000000100126b61666b612d707974686f6e2d322e302e32"},
+    {"kafkapython Metadata_v0", "000300000000000200126b61666b612d707974686f6e2d322e302e3200000000"},
+    {"kafkapython Metadata_v1", "000300010000000300126b61666b612d707974686f6e2d322e302e320000000100027431"},
     {"kafkapython ListOffsets_v1",
      "000200010000000100126b61666b612d707974686f6e2d322e302e32ffffffff00000001000274310000000100000000"
      "fffffffffffffffe"},
@@ -883,8 +877,8 @@ static void real_client_frames_decode_and_reencode_identically(void **state) {
     beck_proto_request_t req;
     beck_error_t e;
     assert_int_equal(beck_proto_request_header_decode(f, n, &h, &e), BECK_ERR_OK);
-    beck_err_t rc = beck_proto_decode(h.RequestApiKey, h.RequestApiVersion, true, f + h.size, n - h.size, &arena,
-                                      &req, &e);
+    beck_err_t rc =
+        beck_proto_decode(h.RequestApiKey, h.RequestApiVersion, true, f + h.size, n - h.size, &arena, &req, &e);
     if (rc)
       fail_msg("%s: %s", real_frames[i].what, e.msg);
     beck_buf_t b = {0};
@@ -926,7 +920,7 @@ static void real_client_frames_decode_and_reencode_identically(void **state) {
       assert_int_equal(rec.ptr[16], 2); /* magic 2 */
       assert_ptr_equal(rec.ptr, f + n - 85);
     } else if (strcmp(real_frames[i].what, "kafkapython Metadata_v1") == 0 && n - h.size == 4) {
-      assert_int_equal(req.Metadata.Topics.count, -1); /* null = all topics */
+      assert_int_equal(req.Metadata.Topics.count, -1);  /* null = all topics */
       assert_true(req.Metadata.AllowAutoTopicCreation); /* v1: always allowed */
     } else if (strcmp(real_frames[i].what, "kafkapython Fetch_v4") == 0) {
       assert_int_equal(req.Fetch.IsolationLevel, 0);
@@ -944,10 +938,9 @@ static void real_client_frames_decode_and_reencode_identically(void **state) {
 static void api_table_covers_the_required_ranges(void **state) {
   static const struct {
     int16_t key, min, max;
-  } required[] = {{0, 3, 7},   {1, 4, 11},  {2, 1, 3},  {3, 0, 6},  {8, 2, 7},  {9, 1, 5},  {10, 0, 2},
-                  {11, 0, 5},  {12, 0, 3},  {13, 0, 3}, {14, 0, 3}, {15, 0, 4}, {16, 0, 2}, {18, 0, 3},
-                  {19, 0, 4},  {20, 0, 3},  {21, 0, 1}, {22, 0, 1}, {32, 0, 2}, {33, 0, 1}, {37, 0, 1},
-                  {42, 0, 1},  {44, 0, 1}};
+  } required[] = {{0, 3, 7},  {1, 4, 11}, {2, 1, 3},  {3, 0, 6},  {8, 2, 7},  {9, 1, 5},  {10, 0, 2}, {11, 0, 5},
+                  {12, 0, 3}, {13, 0, 3}, {14, 0, 3}, {15, 0, 4}, {16, 0, 2}, {18, 0, 3}, {19, 0, 4}, {20, 0, 3},
+                  {21, 0, 1}, {22, 0, 1}, {32, 0, 2}, {33, 0, 1}, {37, 0, 1}, {42, 0, 1}, {44, 0, 1}};
   for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
     const beck_proto_api_info_t *a = beck_proto_api_lookup(required[i].key);
     assert_non_null(a);

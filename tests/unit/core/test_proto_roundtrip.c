@@ -63,12 +63,19 @@ static void fill_struct(gen_t *g, const beck__proto_struct_t *d, void *dst, int 
 
 static size_t elem_size(uint8_t elem, const beck__proto_struct_t *sub) {
   switch (elem) {
-  case BECK_PK_I32: return 4;
-  case BECK_PK_I64: return 8;
-  case BECK_PK_STR: return sizeof(beck_nstr_t);
-  case BECK_PK_UUID: return sizeof(beck_uuid_t);
-  case BECK_PK_STRUCT: return sub->size;
-  default: fail(); return 0;
+  case BECK_PK_I32:
+    return 4;
+  case BECK_PK_I64:
+    return 8;
+  case BECK_PK_STR:
+    return sizeof(beck_nstr_t);
+  case BECK_PK_UUID:
+    return sizeof(beck_uuid_t);
+  case BECK_PK_STRUCT:
+    return sub->size;
+  default:
+    fail();
+    return 0;
   }
 }
 
@@ -77,25 +84,53 @@ static void fill_value(gen_t *g, uint8_t kind, uint8_t elem, const beck__proto_s
   bool extreme = g->mode == FILL_NULLS;
   uint32_t r = rnd(g);
   switch (kind) {
-  case BECK_PK_BOOL: *(bool *)p = g->mode == FILL_FULL ? true : (r & 1); break;
-  case BECK_PK_I8: *(int8_t *)p = extreme ? INT8_MIN : (int8_t)r; break;
-  case BECK_PK_I16: *(int16_t *)p = extreme ? INT16_MIN : (int16_t)r; break;
-  case BECK_PK_I32: *(int32_t *)p = extreme ? INT32_MIN : (int32_t)r; break;
-  case BECK_PK_I64: *(int64_t *)p = extreme ? INT64_MIN : (int64_t)(((uint64_t)r << 32) | rnd(g)); break;
-  case BECK_PK_U16: *(uint16_t *)p = (uint16_t)r; break;
+  case BECK_PK_BOOL:
+    *(bool *)p = g->mode == FILL_FULL ? true : (r & 1);
+    break;
+  case BECK_PK_I8:
+    *(int8_t *)p = extreme ? INT8_MIN : (int8_t)r;
+    break;
+  case BECK_PK_I16:
+    *(int16_t *)p = extreme ? INT16_MIN : (int16_t)r;
+    break;
+  case BECK_PK_I32:
+    *(int32_t *)p = extreme ? INT32_MIN : (int32_t)r;
+    break;
+  case BECK_PK_I64:
+    *(int64_t *)p = extreme ? INT64_MIN : (int64_t)(((uint64_t)r << 32) | rnd(g));
+    break;
+  case BECK_PK_U16:
+    *(uint16_t *)p = (uint16_t)r;
+    break;
   case BECK_PK_U32:
-  case BECK_PK_UVARINT: *(uint32_t *)p = extreme ? UINT32_MAX : r; break;
-  case BECK_PK_VARINT: *(int32_t *)p = extreme ? INT32_MIN : (int32_t)r; break;
-  case BECK_PK_VARLONG: *(int64_t *)p = extreme ? INT64_MIN : (int64_t)(((uint64_t)r << 32) | rnd(g)); break;
-  case BECK_PK_F64: *(double *)p = (double)(int32_t)r / 7.0; break;
+  case BECK_PK_UVARINT:
+    *(uint32_t *)p = extreme ? UINT32_MAX : r;
+    break;
+  case BECK_PK_VARINT:
+    *(int32_t *)p = extreme ? INT32_MIN : (int32_t)r;
+    break;
+  case BECK_PK_VARLONG:
+    *(int64_t *)p = extreme ? INT64_MIN : (int64_t)(((uint64_t)r << 32) | rnd(g));
+    break;
+  case BECK_PK_F64:
+    *(double *)p = (double)(int32_t)r / 7.0;
+    break;
   case BECK_PK_UUID:
     for (int i = 0; i < 16; i++)
       ((beck_uuid_t *)p)->bytes[i] = (uint8_t)rnd(g);
     break;
-  case BECK_PK_STR: *(beck_nstr_t *)p = gen_bytes(g, nullable, 20); break;
-  case BECK_PK_BYTES: *(beck_nstr_t *)p = gen_bytes(g, nullable, 40); break;
-  case BECK_PK_RECORDS: *(beck_nstr_t *)p = gen_bytes(g, nullable, 200); break;
-  case BECK_PK_STRUCT: fill_struct(g, sub, p, depth + 1); break;
+  case BECK_PK_STR:
+    *(beck_nstr_t *)p = gen_bytes(g, nullable, 20);
+    break;
+  case BECK_PK_BYTES:
+    *(beck_nstr_t *)p = gen_bytes(g, nullable, 40);
+    break;
+  case BECK_PK_RECORDS:
+    *(beck_nstr_t *)p = gen_bytes(g, nullable, 200);
+    break;
+  case BECK_PK_STRUCT:
+    fill_struct(g, sub, p, depth + 1);
+    break;
   case BECK_PK_ARRAY: {
     int32_t n;
     if (g->mode == FILL_NULLS)
@@ -115,7 +150,8 @@ static void fill_value(gen_t *g, uint8_t kind, uint8_t elem, const beck__proto_s
     memcpy((char *)p + sizeof(void *), &n, sizeof n);
     break;
   }
-  default: fail();
+  default:
+    fail();
   }
 }
 
@@ -187,7 +223,9 @@ static void cmp_value(cmp_t *c, uint8_t kind, uint8_t elem, const beck__proto_st
     }
     break;
   }
-  case BECK_PK_STRUCT: cmp_struct(c, sub, a, b); break;
+  case BECK_PK_STRUCT:
+    cmp_struct(c, sub, a, b);
+    break;
   case BECK_PK_ARRAY: {
     void *ia, *ib;
     int32_t na, nb;
@@ -206,7 +244,8 @@ static void cmp_value(cmp_t *c, uint8_t kind, uint8_t elem, const beck__proto_st
     c->path[plen] = '\0';
     break;
   }
-  default: fail();
+  default:
+    fail();
   }
 }
 
@@ -252,7 +291,8 @@ static void check_default(cmp_t *c, const beck__proto_field_t *f, const void *p)
       cmp_fail(c, "default array");
     break;
   }
-  default: break;
+  default:
+    break;
   }
 }
 
@@ -336,7 +376,8 @@ static void every_api_every_version_round_trips(void **state) {
           int reps = mode == FILL_RANDOM ? 6 : 1;
           for (int rep = 0; rep < reps; rep++)
             roundtrip_one(api, v, dir == 0, (enum fill_mode)mode,
-                          0x9e3779b97f4a7c15ull * (uint64_t)(i * 1000 + (size_t)v * 10 + (size_t)rep + 1) + (uint64_t)dir);
+                          0x9e3779b97f4a7c15ull * (uint64_t)(i * 1000 + (size_t)v * 10 + (size_t)rep + 1) +
+                              (uint64_t)dir);
         }
       }
     }
@@ -392,14 +433,16 @@ static void descriptors_are_consistent(void **state) {
  * same way with an odd CorrelationId (the target then decodes the body as a
  * response). With BECK_WRITE_FUZZ_SEEDS=1 the corpus is rewritten; otherwise
  * every seed must still parse, so the corpus cannot rot. */
-static void build_seed(const beck__proto_api_t *api, int16_t v, bool is_request, beck_buf_t *out,
-                       beck_arena_t *arena) {
+static void build_seed(const beck__proto_api_t *api, int16_t v, bool is_request, beck_buf_t *out, beck_arena_t *arena) {
   const beck__proto_struct_t *d = is_request ? api->request : api->response;
-  gen_t g = {.rng = 0x5eed0000u + (uint64_t)api->api_key * 64 + (uint64_t)v, .mode = FILL_RANDOM, .version = v,
+  gen_t g = {.rng = 0x5eed0000u + (uint64_t)api->api_key * 64 + (uint64_t)v,
+             .mode = FILL_RANDOM,
+             .version = v,
              .arena = arena};
   void *msg = beck_arena_zalloc(arena, d->size);
   fill_struct(&g, d, msg, 0);
-  beck_proto_request_header_t h = {.RequestApiKey = api->api_key, .RequestApiVersion = v,
+  beck_proto_request_header_t h = {.RequestApiKey = api->api_key,
+                                   .RequestApiVersion = v,
                                    .CorrelationId = is_request ? 2 * v : 2 * v + 1,
                                    .ClientId = {(const uint8_t *)"fuzz", 4}};
   assert_int_equal(beck_proto_request_header_encode(&h, out), BECK_ERR_OK);
@@ -451,8 +494,8 @@ static void fuzz_seed_corpus_parses(void **state) {
       beck_proto_request_t req;
       beck_proto_response_t resp;
     } m;
-    beck_err_t rc = beck_proto_decode(h.RequestApiKey, h.RequestApiVersion, is_request, buf + h.size, n - h.size,
-                                      &arena, &m, &e);
+    beck_err_t rc =
+        beck_proto_decode(h.RequestApiKey, h.RequestApiVersion, is_request, buf + h.size, n - h.size, &arena, &m, &e);
     if (rc)
       print_error("seed %s: %s\n", de->d_name, e.msg);
     assert_int_equal(rc, BECK_ERR_OK);
