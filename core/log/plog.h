@@ -54,6 +54,8 @@ typedef struct beck_plog_config {
   bool delete_retention;        /* cleanup.policy includes delete (default true) */
   int64_t delete_retention_ms;  /* delete.retention.ms: tombstones kept this long, default 1 day */
   bool log_append_time;         /* message.timestamp.type=LogAppendTime */
+  int32_t segment_index_bytes;  /* segment.index.bytes, default 10 MiB: offset index capacity
+                                   (bytes / 8 entries); a full index rolls the segment */
 } beck_plog_config_t;
 
 void beck_plog_config_default(beck_plog_config_t *cfg);
@@ -95,6 +97,11 @@ beck_err_t beck_plog_sync(beck_plog_t *log, beck_error_t *e);
 beck_err_t beck_plog_wait_durable(beck_plog_t *log, int64_t end_offset, beck_error_t *e);
 /* INTERVAL policy: true when unsynced appends are older than the interval. */
 bool beck_plog_sync_due(beck_plog_t *log, int64_t now_ms);
+/* Writes the recovery-point checkpoint for the current durable offset now
+ * (it is otherwise written after a sync at most once a second, and after a
+ * roll, a truncate, recovery and on close). Fails with BECK_ERR_FENCED on a
+ * fenced log. */
+beck_err_t beck_plog_checkpoint(beck_plog_t *log, beck_error_t *e);
 
 int64_t beck_plog_start_offset(beck_plog_t *log);
 int64_t beck_plog_end_offset(beck_plog_t *log);     /* next offset to assign */
