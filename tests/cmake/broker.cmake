@@ -12,3 +12,4 @@ function(beck_integration_test name file timeout)
 endfunction()
 
 beck_integration_test(integration_admin test_admin.py 60)
+beck_integration_test(integration_produce_consume test_produce_consume.py 90)

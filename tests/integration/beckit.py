@@ -215,6 +215,9 @@ class BrokerTestCase(unittest.TestCase):
         """Produces records (dicts: value, key, partition, headers, timestamp)
         and flushes; returns the delivered (partition, offset) per record, in order."""
         p = self.producer(**conf)
+        # know the partitions first: records queued before metadata arrives
+        # may be split over more batches than linger.ms would give
+        p.list_topics(topic, timeout=10)
         delivered = [None] * len(records)
         errors = []
 
@@ -305,7 +308,7 @@ class BrokerTestCase(unittest.TestCase):
             args += ["-p", str(partition)]
         r = self.kcat(*(args + list(extra)))
         self.assertEqual(r.returncode, 0, "kcat failed: %s" % r.stderr.decode(errors="replace"))
-        return [json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()]
+        return [json.loads(l) for l in r.stdout.decode("utf-8", "replace").splitlines() if l.strip()]
 
 
 class Wire:
@@ -376,6 +379,14 @@ class Reader:
         self.p += n
         return v
 
+    def bytes_(self):
+        n = self.i32()
+        if n < 0:
+            return None
+        v = self.d[self.p:self.p + n]
+        self.p += n
+        return v
+
     def arr(self, dec):
         n = self.i32()
         return None if n < 0 else [dec(self) for _ in range(n)]
@@ -404,6 +415,36 @@ def roundtrip(bootstrap, api_key, version, body, correlation_id=7, timeout=10.0)
     if cid != correlation_id:
         raise AssertionError("correlation id %d, expected %d" % (cid, correlation_id))
     return r
+
+
+CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
+
+
+def fetch_batches(bootstrap, topic, partition, offset=0, max_bytes=64 << 20):
+    """Raw Fetch v4 of one partition: (error, high watermark, [batch header
+    dicts]) for the whole batches in the response (a cut-off tail is
+    ignored). Shows what was stored: batch boundaries, codec, producer id."""
+    part = Wire.i32(partition) + Wire.i64(offset) + Wire.i32(max_bytes)
+    body = (Wire.i32(-1) + Wire.i32(0) + Wire.i32(0) + Wire.i32(max_bytes) + Wire.i8(0) +
+            Wire.arr([topic], lambda t: Wire.s(t) + Wire.arr([part], lambda p: p)))
+    r = roundtrip(bootstrap, 1, 4, body)
+    r.i32()  # throttle
+    topics = r.arr(lambda r: (r.s(), r.arr(lambda r: (
+        r.i32(), r.i16(), r.i64(), r.i64(), r.arr(lambda r: (r.i64(), r.i64())), r.bytes_()))))
+    (_, parts), = topics
+    (_, err, hw, _, _, records), = parts
+    batches, pos = [], 0
+    while len(records) - pos >= 61:
+        (base, blen, _ple, magic, _crc, attrs, lod, base_ts, max_ts, pid, epoch, seq,
+         count) = struct.unpack_from(">qiibIhiqqqhii", records, pos)
+        if pos + 12 + blen > len(records):
+            break
+        batches.append({"base_offset": base, "last_offset_delta": lod, "magic": magic,
+                        "codec": CODECS.get(attrs & 7, attrs & 7), "attributes": attrs,
+                        "base_timestamp": base_ts, "max_timestamp": max_ts, "producer_id": pid,
+                        "producer_epoch": epoch, "base_sequence": seq, "count": count})
+        pos += 12 + blen
+    return err, hw, batches
 
 
 def main():
