@@ -56,7 +56,7 @@ static bool nullable_in(const beck__proto_field_t *f, int16_t v) { return beck__
 static size_t path_format(const ctx_t *c, char *buf, size_t cap) {
   size_t n = 0;
   buf[0] = '\0';
-  for (int i = 0; i < c->depth && n < cap; i++) {
+  for (int i = 0; i < c->depth && i < MAX_DEPTH && n < cap; i++) {
     int k;
     if (c->path[i].index >= 0)
       k = snprintf(buf + n, cap - n, "%s%s[%d]", i ? "." : "", c->path[i].name, (int)c->path[i].index);

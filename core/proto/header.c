@@ -62,7 +62,7 @@ beck_err_t beck_proto_request_header_decode(const uint8_t *frame, size_t len, be
   out->size = beck__rd_offset(&r);
   int hv = beck_proto_request_header_version(out->RequestApiKey, out->RequestApiVersion);
   if (hv < 0)
-    return beck_error_set(err, BECK_ERR_UNSUPPORTED, "request header: unknown api key %d (version %d)",
+    return beck_error_set(err, BECK_ERR_UNSUPPORTED, "request header: unknown api key %d or bad version %d",
                           out->RequestApiKey, out->RequestApiVersion);
   out->header_version = (int8_t)hv;
   out->ClientId = beck__rd_string(&r, false, true);

@@ -8,9 +8,9 @@
  *
  * References: reference/kafka-protocol.md (§1 framing and primitive types,
  * §2 versions and layouts, §4 errors), the apache/kafka message specs
- * clients/src/main/resources/common/message/<Api>Request.json and <Api>Response.json, KIP-482 (flexible
- * versions, tagged fields), KIP-511 (ApiVersions v3 and its v0 response
- * header).
+ * clients/src/main/resources/common/message/<Api>Request.json and
+ * <Api>Response.json, KIP-482 (flexible versions, tagged fields), KIP-511
+ * (ApiVersions v3 and its v0 response header).
  *
  * ---- Messages ------------------------------------------------------------
  *
@@ -23,6 +23,9 @@
  *     with members named exactly like the spec's fields (TopicData, Acks,
  *     PartitionData, Index, Records, ...);
  *   - the descriptor tables one table-driven interpreter (codec.c) walks.
+ * Also generated: BECK_API_<Api> constants (BECK_API_Produce = 0, ...) and
+ * the unions beck_proto_request_t / beck_proto_response_t with one member
+ * per API (req.Produce, req.Fetch, ...), big enough for any message.
  *
  * C representation of field types:
  *   bool, int8..int64, uint16/32, double    as is
@@ -37,6 +40,18 @@
  *                                           [int32] etc. use beck_proto_i32s_t,
  *                                           beck_proto_i64s_t, beck_proto_strs_t
  *   tagged struct                           the nested struct, by value
+ *
+ * Building a response: zero the struct, fill fields, point arrays at memory
+ * that lives until the encode call (the request arena is the natural place):
+ *   beck_proto_MetadataResponse_t r = {0};
+ *   r.Brokers.items = beck_arena_calloc(arena, 1, sizeof *r.Brokers.items);
+ *   r.Brokers.count = 1;
+ *   r.Brokers.items[0] = (beck_proto_MetadataResponse_MetadataResponseBroker_t)
+ *       {.NodeId = 1, .Host = {host, host_len}, .Port = 9092, .Rack = {NULL, -1}};
+ * A zeroed nstr is the empty string, a zeroed array is empty; null must be
+ * asked for (len -1 / count -1) and is refused where the version forbids it.
+ * Tagged fields are written only when they differ from their default, so
+ * set defaults (e.g. ApiVersions FinalizedFeaturesEpoch = -1) to omit them.
  *
  * Fields that do not exist in a version are ignored by encode and set to
  * their spec default by decode (e.g. Fetch v4 CurrentLeaderEpoch = -1,
