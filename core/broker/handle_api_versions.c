@@ -2,6 +2,14 @@
  * handle_api_versions.c - ApiVersions (18): the versions this broker speaks,
  * derived from the dispatch table and the codec's API table. v3 replies use
  * response header v0 (KIP-511; the codec's header rule does that).
+ *
+ * One exception: Produce is advertised from v0 although only v3+ is served
+ * (a v0-2 request closes the connection, as any unsupported version does).
+ * librdkafka up to 2.11.0 (Debian's 2.0.2 included) enables gzip, snappy and
+ * lz4 only if the Produce range contains v0 and otherwise sends those
+ * batches uncompressed without a word. Kafka 4.0 does the same
+ * (KAFKA-18659, librdkafka #4956). Clients pick the highest common version,
+ * so none sends v0-2 to us.
  */
 #include "broker/handlers.h"
 
@@ -21,7 +29,7 @@ void beck__handle_api_versions(beck_broker_t *b, beck_req_t *req, beck_proto_Api
   for (size_t i = 0; i < n; i++) {
     const beck_proto_api_info_t *a = &beck_proto_api_table[i];
     resp.ApiKeys.items[k].ApiKey = a->api_key;
-    resp.ApiKeys.items[k].MinVersion = a->min_version;
+    resp.ApiKeys.items[k].MinVersion = a->api_key == BECK_API_Produce ? 0 : a->min_version;
     resp.ApiKeys.items[k].MaxVersion = a->advertise_max;
     k++;
   }
