@@ -13,3 +13,4 @@ endfunction()
 
 beck_integration_test(integration_admin test_admin.py 60)
 beck_integration_test(integration_produce_consume test_produce_consume.py 90)
+beck_integration_test(integration_compression test_compression.py 90)
