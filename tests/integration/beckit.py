@@ -447,6 +447,69 @@ def fetch_batches(bootstrap, topic, partition, offset=0, max_bytes=64 << 20):
     return err, hw, batches
 
 
+def _crc32c_table():
+    t = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        t.append(c)
+    return t
+
+
+_CRC32C = _crc32c_table()
+
+
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for b in data:
+        c = _CRC32C[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def _varint(n):
+    n = (n << 1) ^ (n >> 63)  # zigzag
+    out = bytearray()
+    while True:
+        if n < 0x80:
+            out.append(n)
+            return bytes(out)
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+
+
+def record_batch(values, producer_id=-1, epoch=-1, base_sequence=-1, timestamp=1700000000000):
+    """An uncompressed RecordBatch v2 of values (bytes, no key, no headers),
+    as a producer sends it (BaseOffset 0)."""
+    recs = b""
+    for i, v in enumerate(values):
+        body = b"\x00" + _varint(0) + _varint(i) + _varint(-1) + _varint(len(v)) + v + _varint(0)
+        recs += _varint(len(body)) + body
+    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, timestamp, timestamp, producer_id, epoch,
+                            base_sequence, len(values)) + recs
+    crc = crc32c(after_crc)
+    tail = struct.pack(">ibI", 0, 2, crc) + after_crc  # leader epoch, magic, crc
+    return struct.pack(">qi", 0, len(tail)) + tail
+
+
+def produce_raw(bootstrap, topic, partition, batch, acks=-1, version=7):
+    """Raw Produce: returns (error, base offset) of the one partition."""
+    body = (Wire.s(None) + Wire.i16(acks) + Wire.i32(10000) +
+            Wire.arr([topic], lambda t: Wire.s(t) + Wire.arr([partition], lambda p: Wire.i32(p) +
+                                                             Wire.i32(len(batch)) + batch)))
+    r = roundtrip(bootstrap, 0, version, body)
+    (_, parts), = r.arr(lambda r: (r.s(), r.arr(lambda r: (r.i32(), r.i16(), r.i64(), r.i64(), r.i64()))))
+    (_, err, base, _, _), = parts
+    return err, base
+
+
+def init_producer_id(bootstrap):
+    """Raw InitProducerId v1 (no transactional id): (error, id, epoch)."""
+    r = roundtrip(bootstrap, 22, 1, Wire.s(None) + Wire.i32(60000))
+    r.i32()
+    return r.i16(), r.i64(), r.i16()
+
+
 def main():
     unittest.main(verbosity=2)
 
