@@ -39,7 +39,9 @@
  * The next child appends to the same recovered log, so recovery runs on
  * logs that were recovered, rolled (segment sizes change per cycle) and cut
  * before. Sometimes the parent removes clean-shutdown after its close, so
- * the child's open runs recovery too.
+ * the child's open runs recovery too. Children also roll and checkpoint at
+ * random, and a single-threaded child may close and reopen the log every few
+ * appends, so kills land inside close and inside the open after it.
  *
  * Usage: log_crash [--mode always|relaxed] [--cycles N] [--seed S|random]
  *                  [--dir DIR] [--no-cut] [-v]
@@ -203,7 +205,11 @@ typedef struct child {
   uint64_t seed;
   uint32_t cycle;
   beck_fsync_policy_t policy;
+  const char *dir;
+  beck_plog_config_t cfg;
+  uint32_t reopen_every; /* one thread only: close and reopen every N calls, 0 never */
 } child_t;
+
 
 typedef struct appender {
   child_t *c;
@@ -219,6 +225,22 @@ static void child_die(const char *fmt, ...) {
   va_end(ap);
   fprintf(stderr, "log_crash child: %s\n", msg);
   _exit(3);
+}
+
+/* Clean close and reopen from the appending thread (the only one), so kills
+ * also land inside close (sync, indexes, checkpoint, marker) and the open
+ * that follows a clean close. Nothing may change across it. */
+static void child_reopen(child_t *c) {
+  int64_t end = beck_plog_end_offset(c->log);
+  beck_plog_close(c->log);
+  c->log = NULL;
+  beck_error_t e;
+  beck_error_clear(&e);
+  if (beck_plog_open(c->dir, &c->cfg, NULL, &c->log, &e))
+    child_die("reopen after a clean close failed: %s", e.msg);
+  if (beck_plog_end_offset(c->log) != end || beck_plog_fenced(c->log, NULL))
+    child_die("reopen after a clean close: end offset %" PRId64 ", expected %" PRId64 "%s",
+              beck_plog_end_offset(c->log), end, beck_plog_fenced(c->log, NULL) ? " (fenced)" : "");
 }
 
 static void send_report(int fd, const report_t *r) {
@@ -241,6 +263,7 @@ static void *appender_main(void *arg) {
     child_die("out of memory");
   uint64_t s = c->seed ^ ((uint64_t)c->cycle << 20) ^ a->thread;
   splitmix64(&s);
+  uint32_t calls = 0;
   for (uint32_t bno = 0;;) {
     /* one call carries 1..4 batches, as a produce request may */
     uint32_t k = rnd(&s, 4) == 0 ? 2 + rnd(&s, 3) : 1;
@@ -292,6 +315,14 @@ static void *appender_main(void *arg) {
       child_die("thread %u: append info says last %" PRId64 " / %d batches, batches say %" PRId64 " / %u",
                 a->thread, info.last_offset, info.batches, expect - 1, k);
     bno += k;
+    /* metadata work racing the appends: rolls and checkpoints */
+    uint32_t extra = rnd(&s, 64);
+    if (extra == 0 && beck_plog_roll(c->log, &e))
+      child_die("thread %u: roll failed: %s", a->thread, e.msg);
+    if (extra == 1 && beck_plog_checkpoint(c->log, &e))
+      child_die("thread %u: checkpoint failed: %s", a->thread, e.msg);
+    if (c->reopen_every > 0 && ++calls % c->reopen_every == 0)
+      child_reopen(c);
   }
   return NULL;
 }
@@ -300,15 +331,18 @@ static void child_main(const char *dir, child_t *c, int nthreads, int64_t segmen
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() == 1)
     _exit(5);
-  beck_plog_config_t cfg;
-  beck_plog_config_default(&cfg);
-  cfg.fsync_policy = c->policy;
-  cfg.fsync_interval_ms = 5;
-  cfg.segment_bytes = segment_bytes;
-  cfg.retention_ms = -1; /* record timestamps are fixed, in 2023 */
+  beck_plog_config_t *cfg = &c->cfg;
+  beck_plog_config_default(cfg);
+  cfg->fsync_policy = c->policy;
+  cfg->fsync_interval_ms = 5;
+  cfg->segment_bytes = segment_bytes;
+  cfg->retention_ms = -1; /* record timestamps are fixed, in 2023 */
+  c->dir = dir;
+  if (nthreads > 1)
+    c->reopen_every = 0;
   beck_error_t e;
   beck_error_clear(&e);
-  if (beck_plog_open(dir, &cfg, NULL, &c->log, &e))
+  if (beck_plog_open(dir, cfg, NULL, &c->log, &e))
     child_die("open %s failed: %s", dir, e.msg);
   if (beck_plog_fenced(c->log, &e))
     child_die("log opened fenced: %s", e.msg);
@@ -807,6 +841,7 @@ static int run_cycle(run_t *r, uint64_t *s) {
   double delay_us = kill_in_open ? log_uniform(s, 5, 3000) : log_uniform(s, 20, 60000);
   bool cut = r->cuts && rnd(s, 3) == 0;
   bool drop_marker = rnd(s, 4) == 0;
+  uint32_t reopen_every = nthreads == 1 && rnd(s, 3) == 0 ? 1 + rnd(s, 8) : 0;
   if (nthreads > r->max_threads_used)
     r->max_threads_used = nthreads;
 
@@ -819,7 +854,7 @@ static int run_cycle(run_t *r, uint64_t *s) {
     return fail(r, "fork: %s", strerror(errno));
   if (pid == 0) {
     close(p[0]);
-    child_t c = {NULL, p[1], r->seed, r->cycle, policy};
+    child_t c = {NULL, p[1], r->seed, r->cycle, policy, NULL, {0}, reopen_every};
     child_main(r->dir, &c, nthreads, seg_bytes);
   }
   close(p[1]);
@@ -878,10 +913,10 @@ static int run_cycle(run_t *r, uint64_t *s) {
     return rc;
   if (r->verbose)
     printf("cycle %4u: %s %2d thr seg %8" PRId64 " kill %8.0f us %s: %5zu batches reported, log %" PRId64 " -> %" PRId64
-           "%s%s%s\n",
+           "%s%s%s%s\n",
            r->cycle, policy == BECK_FSYNC_ALWAYS ? "always  " : policy == BECK_FSYNC_INTERVAL ? "interval" : "never   ",
            nthreads, seg_bytes, delay_us, kill_in_open ? "from fork" : "from open", r->reports.n - first_report, before, r->verified_end, what[0] ? "; " : "",
-           what, drop_marker ? "; marker dropped" : "");
+           what, drop_marker ? "; marker dropped" : "", reopen_every ? "; child reopens" : "");
   return 0;
 }
 
