@@ -223,6 +223,10 @@ beck_err_t beck__plog_write_ckpt_locked(beck_plog_t *log, beck_error_t *e) {
   if (log->fenced)
     return beck__plog_fenced_error(log, e);
   beck_ckpt_t c = {log->durable_offset, log->durable_seg, log->durable_pos};
+  if (log->durable_offset == log->end_offset) { /* name the active segment: sealed ones may be deleted or compacted */
+    c.segment = beck__plog_active(log)->base;
+    c.position = beck__plog_active(log)->size;
+  }
   if (log->ckpt_valid && !log->ckpt_force && memcmp(&c, &log->ckpt, sizeof c) == 0)
     return BECK_ERR_OK;
   beck_err_t err = beck__ckpt_write(log->env, log->dir, &c, e);

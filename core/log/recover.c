@@ -10,17 +10,26 @@
  *   clean-shutdown present, recovery point names   headers only (tail after    (nothing above)
  *   the last segment and its exact size            the last index entry)
  *   otherwise, recovery point present              headers only                CRC of every batch
- *   no recovery point                              -                           CRC of every batch
+ *   recovery-point file does not parse             headers only (all sealed    CRC of every batch
+ *                                                  segments)                   of the last segment
+ *   no recovery point (never synced)               -                           CRC of every batch
  *
  * "Headers only" still walks every batch after the last trusted index entry
  * (segment.c), so a torn or garbled structure is noticed; CRCs below the
  * recovery point are checked by beck_plog_verify().
  *
- * What is done with a bad batch (partial, bad header, bad CRC, offsets going
- * backwards):
+ * Above a recovery point everything was written by appends, so offsets must
+ * be dense there: each batch starts where the previous one ended (this
+ * checks BaseOffset, which the CRC does not cover) and each segment starts
+ * where the previous one ended (a gap means the previous segment lost its
+ * tail). Below it, compaction may have left gaps, so offsets need only grow.
+ *
+ * What is done with a bad batch (partial, bad header, bad CRC, offsets out
+ * of order):
  *   - above the recovery point: it is the torn or unsynced tail of a crash.
  *     Cut there: unlink that segment's index files, sync the directory,
- *     ftruncate; delete every later segment. Logged at WARN.
+ *     ftruncate; delete every later segment (and this one too when it is
+ *     bad from its first byte and not the first segment). Logged at WARN.
  *   - below it (or a segment file shorter than the recovery point, or the
  *     segment it names missing): synced data is damaged. Nothing is cut or
  *     deleted; the log opens fenced (read-only) with the valid prefix
@@ -138,7 +147,7 @@ static void remove_junk(beck_plog_t *log, dir_listing_t *l) {
     log->env->unlink(log->env, path);
   }
   for (size_t i = 0; i < l->n_idx; i++) {
-    if (bsearch(&l->idx_bases[i], l->bases, l->n, sizeof *l->bases, cmp_i64))
+    if (l->n > 0 && bsearch(&l->idx_bases[i], l->bases, l->n, sizeof *l->bases, cmp_i64))
       continue;
     beck__segment_file(path, sizeof path, log->dir, l->idx_bases[i], ".index");
     log->env->unlink(log->env, path);
@@ -181,7 +190,8 @@ beck_err_t beck__plog_recover(beck_plog_t *log, beck_error_t *e) {
     return beck_error_set(e, rc < 0 ? beck_err_from_errno(-rc) : BECK_ERR_NOMEM, "partition dir %s: listing failed: %s",
                           dir, rc < 0 ? strerror(-rc) : "out of memory");
   }
-  qsort(l.bases, l.n, sizeof *l.bases, cmp_i64);
+  if (l.n > 1)
+    qsort(l.bases, l.n, sizeof *l.bases, cmp_i64);
   remove_junk(log, &l);
 
   beck_error_t me;

@@ -5,6 +5,8 @@
  * Only whole sealed segments are deleted, oldest first, and never the
  * active one. Deletion stops at the first segment that does not qualify, so
  * the log stays a contiguous run of segments (Kafka's rule):
+ *   - always: the segment lies wholly below the log start offset (what a
+ *     crash between persisting a DeleteRecords and deleting files leaves)
  *   - time: the segment's largest timestamp is older than now - retention.ms
  *     (a segment without any timestamp, e.g. emptied by compaction, is kept)
  *   - size: while the log minus that segment is still >= retention.bytes
@@ -42,9 +44,15 @@ beck_err_t beck_plog_enforce_retention(beck_plog_t *log, int64_t now_ms, int32_t
     goto out;
   }
   const beck_plog_config_t *cfg = &log->cfg;
-  if (!cfg->delete_retention)
-    goto out;
   size_t k = 0; /* segments to delete: a prefix of the sealed ones */
+  while (k + 1 < log->nsegs && log->segs[k + 1]->base <= log->start_offset)
+    k++; /* wholly below the log start (left by a crash during DeleteRecords): always deleted */
+  if (!cfg->delete_retention) {
+    err = drop_front(log, k, e);
+    if (n)
+      *n = (int32_t)k;
+    goto out;
+  }
   if (cfg->retention_ms >= 0) {
     while (k + 1 < log->nsegs) {
       int64_t max_ts = log->segs[k]->ix.max_ts;

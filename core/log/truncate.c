@@ -32,9 +32,9 @@
 
 beck_err_t beck_plog_truncate(beck_plog_t *log, int64_t offset, beck_error_t *e) {
   beck_env_t *env = log->env;
-  int32_t interval = log->cfg.index_interval_bytes;
   pthread_mutex_lock(&log->mu);
   beck__plog_wait_idle(log, true);
+  int32_t interval = log->cfg.index_interval_bytes;
   beck_err_t err = BECK_ERR_OK;
   if (log->fenced) {
     err = beck__plog_fenced_error(log, e);

@@ -1539,6 +1539,84 @@ static void corruption_below_the_recovery_point_fences_without_cutting(void **st
   beck_test_rmdir(dir);
 }
 
+static void unparseable_recovery_point_checks_everything_and_keeps_sealed_data(void **state) {
+  char *dir = beck_test_tmpdir("log-badckpt");
+  beck_plog_config_t cfg = small_config();
+  beck_plog_t *log = open_log(dir, &cfg, NULL);
+  model_t m = {0};
+  for (int i = 0; i < 40; i++)
+    append_batch(log, &m, i, 2, 1000 + i, 100);
+  beck_plog_close(log);
+  int64_t bases[64];
+  size_t n = list_segments(dir, bases, 64);
+  char p[4096];
+  snprintf(p, sizeof p, "%s/recovery-point", dir);
+  write_text(p, "garbage\n");
+  snprintf(p, sizeof p, "%s/clean-shutdown", dir);
+  unlink(p);
+  /* a torn tail in the active segment is still cut */
+  seg_file(p, sizeof p, dir, bases[n - 1], ".log");
+  truncate_file(p, file_size(p) - 7);
+  log = open_log(dir, &cfg, NULL);
+  assert_false(beck_plog_fenced(log, NULL));
+  model_truncate(&m, m.base[m.n - 1]);
+  assert_log_matches(log, &m);
+  beck_plog_close(log);
+  snprintf(p, sizeof p, "%s/recovery-point", dir);
+  uint8_t *text;
+  size_t tl = read_whole(p, &text); /* rewritten at the recovered end */
+  char want[96];
+  snprintf(want, sizeof want, "%lld %lld %zu\n", (long long)model_end(&m), (long long)bases[n - 1],
+           m.bytes.len - model_pos_of_segment(&m, bases[n - 1]));
+  assert_int_equal(tl, strlen(want));
+  assert_memory_equal(text, want, tl);
+  free(text);
+  /* but damage in a sealed segment is not taken for a torn tail */
+  write_text(p, "x\n");
+  snprintf(p, sizeof p, "%s/clean-shutdown", dir);
+  unlink(p);
+  seg_file(p, sizeof p, dir, bases[0], ".log");
+  int64_t size0 = file_size(p);
+  truncate_file(p, size0 - 7);
+  log = open_log(dir, &cfg, NULL);
+  assert_true(beck_plog_fenced(log, NULL));
+  beck_plog_close(log);
+  assert_int_equal(file_size(p), size0 - 7);
+  model_free(&m);
+  beck_test_rmdir(dir);
+}
+
+static void segments_below_a_persisted_start_are_deleted_later(void **state) {
+  char *dir = beck_test_tmpdir("log-startcrash");
+  beck_plog_config_t cfg = small_config();
+  cfg.delete_retention = false;
+  beck_plog_t *log = open_log(dir, &cfg, NULL);
+  model_t m = {0};
+  for (int i = 0; i < 30; i++)
+    append_batch(log, &m, i, 2, 1000 + i, 100);
+  beck_plog_close(log);
+  int64_t bases[64];
+  size_t n = list_segments(dir, bases, 64);
+  assert_true(n >= 3);
+  /* a crash after log-start-offset was persisted, before the files went */
+  char p[4096], text[32];
+  snprintf(p, sizeof p, "%s/log-start-offset", dir);
+  snprintf(text, sizeof text, "%lld\n", (long long)bases[2] + 1);
+  write_text(p, text);
+  log = open_log(dir, &cfg, NULL);
+  assert_int_equal(beck_plog_start_offset(log), bases[2] + 1);
+  assert_int_equal(beck_plog_segment_count(log), (int32_t)n);
+  int32_t deleted;
+  beck_error_t e;
+  assert_int_equal(beck_plog_enforce_retention(log, 0, &deleted, &e), 0);
+  assert_int_equal(deleted, 2);
+  assert_int_equal(list_segments(dir, bases, 64), n - 2);
+  assert_log_matches(log, &m);
+  beck_plog_close(log);
+  model_free(&m);
+  beck_test_rmdir(dir);
+}
+
 /* ---- failures and durability ---------------------------------------------------------------- */
 
 static void fsync_failure_fences_and_acknowledges_nothing_unsynced(void **state) {
@@ -1849,6 +1927,8 @@ int main(void) {
       cmocka_unit_test(recovery_after_a_real_crash_keeps_synced_data),
       cmocka_unit_test(damaged_or_missing_indexes_are_rebuilt),
       cmocka_unit_test(corruption_below_the_recovery_point_fences_without_cutting),
+      cmocka_unit_test(unparseable_recovery_point_checks_everything_and_keeps_sealed_data),
+      cmocka_unit_test(segments_below_a_persisted_start_are_deleted_later),
       cmocka_unit_test(fsync_failure_fences_and_acknowledges_nothing_unsynced),
       cmocka_unit_test(failed_or_short_write_leaves_no_partial_batch),
       cmocka_unit_test(clean_close_skips_the_recovery_scan),
