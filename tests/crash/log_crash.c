@@ -1003,7 +1003,7 @@ int main(int argc, char **argv) {
   for (r.cycle = 0; r.cycle < r.cycles; r.cycle++) {
     if ((rc = run_cycle(&r, &s)) != 0)
       break;
-    if (!r.verbose && r.cycles >= 200 && (r.cycle + 1) % (r.cycles / 10) == 0)
+    if (!r.verbose && r.cycles >= 500 && (r.cycle + 1) % (r.cycles / 10) == 0)
       printf("log_crash[%s]: %u/%u cycles, log %" PRId64 " records, %.0f s\n", mode_name, r.cycle + 1, r.cycles,
              r.verified_end, now_s() - t0);
   }
