@@ -327,10 +327,10 @@ static void *appender_main(void *arg) {
   return NULL;
 }
 
-static void child_main(const char *dir, child_t *c, int nthreads, int64_t segment_bytes) {
+static void child_main(const char *dir, child_t *c, int nthreads, int64_t segment_bytes, pid_t parent) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() == 1)
-    _exit(5);
+  if (getppid() != parent)
+    _exit(5); /* the parent died before prctl */
   beck_plog_config_t *cfg = &c->cfg;
   beck_plog_config_default(cfg);
   cfg->fsync_policy = c->policy;
@@ -849,13 +849,14 @@ static int run_cycle(run_t *r, uint64_t *s) {
   if (pipe(p) != 0)
     return fail(r, "pipe: %s", strerror(errno));
   fflush(NULL);
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0)
     return fail(r, "fork: %s", strerror(errno));
   if (pid == 0) {
     close(p[0]);
     child_t c = {NULL, p[1], r->seed, r->cycle, policy, NULL, {0}, reopen_every};
-    child_main(r->dir, &c, nthreads, seg_bytes);
+    child_main(r->dir, &c, nthreads, seg_bytes, parent);
   }
   close(p[1]);
   fcntl(p[0], F_SETFL, O_NONBLOCK);
