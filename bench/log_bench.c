@@ -161,7 +161,7 @@ static beck_plog_t *log_open(const char *name, beck_fsync_policy_t policy, bool 
   return log;
 }
 
-/* Sum of the sizes of the *.log files in a log directory, and the newest one. */
+/* Sum of the sizes of the *.log files in a log directory. */
 static int64_t segment_bytes(const char *name) {
   char p[4096 + 64], f[4096 + 384];
   path_in(p, sizeof p, name);
