@@ -35,6 +35,37 @@ static void empty_slice(beck_plog_slice_t *out, int64_t offset) {
   out->first_offset = out->next_offset = offset;
 }
 
+/* Big reads of many batches: rather than reading every header up to
+ * max_bytes, use the offset index. Entries sit at batch starts, so the
+ * bytes before an entry that lies within the limit (and whose offset is
+ * <= max_offset) are whole batches. The scan is moved to the entry before
+ * that one (so the last included batch's header, hence next_offset, is
+ * still read) after checking it names the batch found there; on any doubt
+ * the scan stays where it was. */
+static void jump_ahead(beck_plog_t *log, beck_segment_t *seg, int64_t pos, int64_t *len, size_t max_bytes,
+                       int64_t max_offset, beck_scan_t *s) {
+  const beck_index_t *ix = &seg->ix;
+  int64_t limit = (uint64_t)(seg->size - pos) < max_bytes ? seg->size : pos + (int64_t)max_bytes;
+  size_t lo = 0, hi = ix->n_off; /* first entry past the limit or max_offset */
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if ((int64_t)ix->off[mid].pos <= limit && seg->base + (int64_t)ix->off[mid].rel <= max_offset)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo < 2 || (int64_t)ix->off[lo - 2].pos <= pos + *len)
+    return; /* not worth it: at most one entry ahead */
+  const beck_index_entry_t *en = &ix->off[lo - 2];
+  uint8_t hb[BECK_BATCH_HEADER_SIZE];
+  beck_batch_header_t h;
+  if (log->env->pread(log->env, seg->fd, hb, sizeof hb, en->pos) != (ssize_t)sizeof hb ||
+      beck_batch_header_decode(hb, sizeof hb, &h) || h.magic != 2 || h.base_offset != seg->base + (int64_t)en->rel)
+    return;
+  beck__scan_init(s, log->env, seg->fd, en->pos, seg->size, BECK_SCAN_HEADERS, s->win);
+  *len = (int64_t)en->pos - pos;
+}
+
 beck_err_t beck_plog_read(beck_plog_t *log, int64_t offset, size_t max_bytes, int64_t max_offset,
                           beck_plog_slice_t *out, beck_error_t *e) {
   empty_slice(out, offset);
@@ -51,18 +82,19 @@ beck_err_t beck_plog_read(beck_plog_t *log, int64_t offset, size_t max_bytes, in
     beck_segment_t *seg = log->segs[i];
     int64_t pos;
     beck_batch_header_t h;
-    if ((err = beck__segment_locate(log->env, seg, offset, log->cfg.index_interval_bytes, &log->win, &pos, &h, e))) {
-      beck_error_wrap(e, "partition dir %s: read at offset %lld", log->dir, (long long)offset);
-      break;
-    }
-    if (pos >= seg->size)
+    beck_scan_t s; /* left after the found batch: the slice grows from there */
+    err = beck__segment_locate(log->env, seg, offset, log->cfg.index_interval_bytes, &log->win, &s, &pos, &h, e);
+    if (err || pos >= seg->size || h.base_offset >= max_offset) {
+      beck__scan_free(&s);
+      if (err)
+        beck_error_wrap(e, "partition dir %s: read at offset %lld", log->dir, (long long)offset);
+      if (err || pos < seg->size)
+        break;
       continue; /* compaction gap at the end of this segment */
-    if (h.base_offset >= max_offset)
-      break;
+    }
     int64_t len = beck_batch_total_size(&h);
     int64_t next = beck_batch_last_offset(&h) + 1;
-    beck_scan_t s;
-    beck__scan_init(&s, log->env, seg->fd, pos + len, seg->size, BECK_SCAN_HEADERS, &log->win);
+    jump_ahead(log, seg, pos, &len, max_bytes, max_offset, &s);
     beck_error_t ignore; /* a bad header later on ends the slice; reading from there reports it */
     while ((uint64_t)len < max_bytes && beck__scan_next(&s, &ignore) == 1) {
       if (s.hdr.base_offset >= max_offset || (uint64_t)(len + s.batch_size) > max_bytes)
@@ -183,7 +215,7 @@ beck_err_t beck_plog_offset_for_time(beck_plog_t *log, int64_t ts, int64_t *offs
     int64_t pos;
     beck_batch_header_t h;
     beck_err_t err = beck__segment_locate(log->env, seg, from > min_offset ? from : min_offset,
-                                          log->cfg.index_interval_bytes, &log->win, &pos, &h, e);
+                                          log->cfg.index_interval_bytes, &log->win, NULL, &pos, &h, e);
     if (err) {
       pthread_mutex_unlock(&log->mu);
       return beck_error_wrap(e, "partition dir %s: offset for time %lld", log->dir, (long long)ts);

@@ -10,7 +10,7 @@
 #include "base/crc32c.h"
 
 #define HEADER_CHUNK (16 * 1024)
-#define BODY_CHUNK (256 * 1024)
+#define BODY_CHUNK (1024 * 1024)
 
 void beck__scan_init(beck_scan_t *s, beck_env_t *env, int fd, int64_t pos, int64_t end, beck_scan_mode_t mode,
                      beck_buf_t *win) {
@@ -52,14 +52,20 @@ static int fill(beck_scan_t *s, int64_t at, size_t need, size_t chunk, beck_erro
 
 static inline const uint8_t *at_ptr(beck_scan_t *s, int64_t at) { return s->win->data + (at - s->win_pos); }
 
-/* Streams the CRC over [from, to) through the window without holding the batch. */
+/* Streams the CRC over [from, to) through the window without holding the
+ * batch: what the window already holds first, then window-sized reads. */
 static int stream_crc(beck_scan_t *s, int64_t from, int64_t to, uint32_t *crc, beck_error_t *e) {
   uint32_t c = 0;
   while (from < to) {
-    size_t n = (size_t)(to - from) < BODY_CHUNK ? (size_t)(to - from) : BODY_CHUNK;
-    int rc = fill(s, from, n, BODY_CHUNK, e);
-    if (rc)
-      return rc;
+    int64_t win_end = s->win_pos + (int64_t)s->win->len;
+    if (from < s->win_pos || from >= win_end) {
+      size_t n = (size_t)(to - from) < BODY_CHUNK ? (size_t)(to - from) : BODY_CHUNK;
+      int rc = fill(s, from, n, BODY_CHUNK, e);
+      if (rc)
+        return rc;
+      win_end = s->win_pos + (int64_t)s->win->len;
+    }
+    size_t n = (size_t)((to < win_end ? to : win_end) - from);
     c = beck_crc32c(c, at_ptr(s, from), n);
     from += (int64_t)n;
   }
@@ -76,7 +82,12 @@ int beck__scan_next(beck_scan_t *s, beck_error_t *e) {
   if (left < BECK_BATCH_HEADER_SIZE)
     return beck_error_set(e, BECK_ERR_CORRUPT, "partial batch: only %lld bytes left at position %lld",
                           (long long)left, (long long)s->pos);
-  size_t chunk = s->mode == BECK_SCAN_HEADERS ? HEADER_CHUNK : BODY_CHUNK;
+  /* Headers only: read ahead a window when batches are small (several
+   * headers per read), just the header when they are big (the body would be
+   * read for nothing). */
+  size_t chunk = s->mode != BECK_SCAN_HEADERS ? BODY_CHUNK
+                 : s->batch_size > HEADER_CHUNK / 4 ? BECK_BATCH_HEADER_SIZE
+                                                    : HEADER_CHUNK;
   int rc = fill(s, s->pos, BECK_BATCH_HEADER_SIZE, chunk, e);
   if (rc)
     return rc;

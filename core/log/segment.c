@@ -162,34 +162,36 @@ beck_err_t beck__segment_reindex(beck_env_t *env, beck_segment_t *seg, int32_t i
 }
 
 beck_err_t beck__segment_locate(beck_env_t *env, beck_segment_t *seg, int64_t offset, int32_t interval,
-                                beck_buf_t *win, int64_t *pos, beck_batch_header_t *h, beck_error_t *e) {
+                                beck_buf_t *win, beck_scan_t *cont, int64_t *pos, beck_batch_header_t *h,
+                                beck_error_t *e) {
   int64_t r = offset - seg->base;
   uint32_t rel = r < 0 ? 0 : r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+  beck_scan_t local, *s = cont ? cont : &local;
   for (int attempt = 0;; attempt++) {
     uint32_t entry_rel;
     uint32_t from = beck__index_lookup(&seg->ix, rel, &entry_rel);
-    beck_scan_t s;
-    beck__scan_init(&s, env, seg->fd, from, seg->size, BECK_SCAN_HEADERS, win);
+    beck__scan_init(s, env, seg->fd, from, seg->size, BECK_SCAN_HEADERS, win);
     bool first = true, mismatch = false;
     int rc;
-    while ((rc = beck__scan_next(&s, e)) == 1) {
-      if (first && entry_rel != UINT32_MAX && s.hdr.base_offset != seg->base + (int64_t)entry_rel) {
+    while ((rc = beck__scan_next(s, e)) == 1) {
+      if (first && entry_rel != UINT32_MAX && s->hdr.base_offset != seg->base + (int64_t)entry_rel) {
         mismatch = true;
         break;
       }
       first = false;
-      if (beck_batch_last_offset(&s.hdr) >= offset)
+      if (beck_batch_last_offset(&s->hdr) >= offset)
         break;
     }
-    beck__scan_free(&s);
+    if (!cont)
+      beck__scan_free(s);
     if (rc == BECK_ERR_CORRUPT && first && entry_rel != UINT32_MAX)
       mismatch = true; /* the entry points at no batch at all */
     else if (rc < 0)
       return beck_error_wrap(e, "segment %s.log", beck__segment_name(seg));
     if (!mismatch) {
-      *pos = rc == 1 ? s.batch_pos : seg->size;
+      *pos = rc == 1 ? s->batch_pos : seg->size;
       if (rc == 1)
-        *h = s.hdr;
+        *h = s->hdr;
       return BECK_ERR_OK;
     }
     if (attempt > 0)

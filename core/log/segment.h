@@ -34,6 +34,7 @@
 #include "base/env.h"
 #include "base/err.h"
 #include "log/index.h"
+#include "log/scan.h"
 #include "record/batch.h"
 
 #define BECK_SEGMENT_NAME_DIGITS 20
@@ -84,9 +85,13 @@ beck_err_t beck__segment_append(beck_env_t *env, beck_segment_t *seg, const uint
 /* Finds the first batch whose last offset >= offset, starting from the
  * index. *pos = its position (seg->size when none); h = its header when
  * *pos < size. An index entry that does not point at a batch with its
- * offset makes the index be rebuilt (once). win is a lent window buffer. */
+ * offset makes the index be rebuilt (once). win is a lent window buffer.
+ * With cont non-NULL the header scan is left there, positioned after the
+ * found batch, for the caller to go on with (the caller frees it, also on
+ * failure). */
 beck_err_t beck__segment_locate(beck_env_t *env, beck_segment_t *seg, int64_t offset, int32_t interval,
-                                beck_buf_t *win, int64_t *pos, beck_batch_header_t *h, beck_error_t *e);
+                                beck_buf_t *win, beck_scan_t *cont, int64_t *pos, beck_batch_header_t *h,
+                                beck_error_t *e);
 
 /* The offset after the last batch that ends at or before position pos (a
  * batch boundary), or base when pos is 0. */

@@ -53,7 +53,7 @@ beck_err_t beck_plog_truncate(beck_plog_t *log, int64_t offset, beck_error_t *e)
   beck_segment_t *act = log->segs[keep - 1];
   int64_t pos, new_end;
   beck_batch_header_t h;
-  if ((err = beck__segment_locate(env, act, offset, interval, &log->win, &pos, &h, e)) ||
+  if ((err = beck__segment_locate(env, act, offset, interval, &log->win, NULL, &pos, &h, e)) ||
       (err = beck__segment_end_before(env, act, pos, &log->win, &new_end, e))) {
     beck_error_wrap(e, "partition dir %s: truncate to %lld", log->dir, (long long)offset);
     goto out;
