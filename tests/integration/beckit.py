@@ -478,9 +478,12 @@ def _varint(n):
         n >>= 7
 
 
-def record_batch(values, producer_id=-1, epoch=-1, base_sequence=-1, timestamp=1700000000000):
+def record_batch(values, producer_id=-1, epoch=-1, base_sequence=-1, timestamp=None):
     """An uncompressed RecordBatch v2 of values (bytes, no key, no headers),
-    as a producer sends it (BaseOffset 0)."""
+    as a producer sends it (BaseOffset 0). Timestamp: now by default (the
+    broker rebuilds producer state only from the recent log tail)."""
+    if timestamp is None:
+        timestamp = int(time.time() * 1000)
     recs = b""
     for i, v in enumerate(values):
         body = b"\x00" + _varint(0) + _varint(i) + _varint(-1) + _varint(len(v)) + v + _varint(0)
