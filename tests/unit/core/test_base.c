@@ -49,6 +49,17 @@ static void crc32c_hardware_equals_software_at_every_length_and_alignment(void *
   for (size_t off = 0; off < 9; off++)
     for (size_t len = 0; len + off <= sizeof data; len += 7)
       assert_int_equal(beck_crc32c(0, data + off, len), beck_crc32c_sw(0, data + off, len));
+  /* long inputs take the three-way interleaved path: every length around
+   * the 3 KiB run boundaries, at several alignments */
+  static uint8_t big[20000];
+  for (size_t i = 0; i < sizeof big; i++) {
+    seed = seed * 1103515245u + 12345u;
+    big[i] = (uint8_t)(seed >> 16);
+  }
+  size_t lens[] = {3071, 3072, 3073, 3080, 6143, 6144, 6151, 9216, 12345, 19990};
+  for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++)
+    for (size_t off = 0; off < 5; off++)
+      assert_int_equal(beck_crc32c(0, big + off, lens[k]), beck_crc32c_sw(0, big + off, lens[k]));
   /* chaining: crc(a||b) == crc(crc(a), b) */
   uint32_t whole = beck_crc32c(0, data, 500);
   assert_int_equal(beck_crc32c(beck_crc32c(0, data, 123), data + 123, 377), whole);
