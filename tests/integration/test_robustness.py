@@ -1,0 +1,284 @@
+#!/usr/bin/python3
+"""Hostile bytes on a raw socket: absurd, negative and short frame sizes,
+truncated frames, random bytes, unknown API keys and versions, lying
+counts inside requests. Each connection is closed (or answered with an
+error) and the broker keeps serving: produce + consume works after each.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import random  # noqa: E402
+import socket  # noqa: E402
+import struct  # noqa: E402
+import threading  # noqa: E402
+
+from beckit import BrokerTestCase, Wire, fetch_batches, main, produce_raw, record_batch, roundtrip  # noqa: E402
+
+CLOSED, ANSWERED = "closed", "answered"
+
+
+class RobustnessTest(BrokerTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.serve_topic = "robustness-check"
+        cls.serve_count = 0
+
+    def connect(self):
+        s = socket.create_connection(("127.0.0.1", self.broker.port), timeout=10)
+        self.addCleanup(s.close)
+        return s
+
+    def outcome(self, sock, timeout=10.0):
+        """CLOSED if the broker closes the connection, else (ANSWERED, frame)."""
+        sock.settimeout(timeout)
+        try:
+            head = sock.recv(4)
+        except (ConnectionResetError, BrokenPipeError):
+            return CLOSED, None
+        except socket.timeout:
+            self.fail("broker neither answered nor closed within %.0fs" % timeout)
+        if head == b"":
+            return CLOSED, None
+        while len(head) < 4:
+            head += sock.recv(4 - len(head))
+        size = struct.unpack(">i", head)[0]
+        data = b""
+        while len(data) < size:
+            chunk = sock.recv(size - len(data))
+            if not chunk:
+                break
+            data += chunk
+        return ANSWERED, data
+
+    def send(self, sock, data):
+        try:
+            sock.sendall(data)
+        except (ConnectionResetError, BrokenPipeError):
+            pass  # closed while we were still sending: fine
+
+    def hang_up(self, sock):
+        """Half-close: no more bytes from us (the broker may have closed first)."""
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def assert_serving(self):
+        """A fresh client can still produce and read back (raw Produce v7 +
+        Fetch v4, then librdkafka every few checks)."""
+        cls = type(self)
+        cls.serve_count += 1
+        value = b"still serving %d" % cls.serve_count
+        err, base = produce_raw(self.bootstrap, cls.serve_topic, 0, record_batch([value]))
+        self.assertEqual(err, 0)
+        err, hw, batches = fetch_batches(self.bootstrap, cls.serve_topic, 0, offset=base)
+        self.assertEqual((err, hw), (0, base + 1))
+        self.assertEqual(batches[0]["base_offset"], base)
+        if cls.serve_count % 5 == 0:
+            got = self.consume_assigned(cls.serve_topic, [0], start={0: base})[0]
+            self.assertEqual([m.value() for m in got], [value])
+
+    def setUp(self):
+        super().setUp()
+        if self.serve_count == 0:
+            self.create_topic(self.serve_topic, 1)
+        self.assert_serving()
+
+    # ---- frame sizes -------------------------------------------------------
+
+    def test_size_int32_max_closes(self):
+        s = self.connect()
+        self.send(s, struct.pack(">i", 2 ** 31 - 1) + b"\x00\x03\x00\x01\x00\x00\x00\x07" + b"x" * 1000)
+        self.assertEqual(self.outcome(s)[0], CLOSED)
+        self.assert_serving()
+
+    def test_size_just_over_the_request_limit_closes(self):
+        s = self.connect()
+        self.send(s, struct.pack(">i", 100 * 1024 * 1024 + 1) + b"\x00\x12\x00\x00\x00\x00\x00\x01")
+        self.assertEqual(self.outcome(s)[0], CLOSED)
+        self.assert_serving()
+
+    def test_negative_sizes_close(self):
+        for size in (-1, -2 ** 31, -12345):
+            s = self.connect()
+            self.send(s, struct.pack(">i", size) + b"\x00\x12\x00\x00\x00\x00\x00\x01")
+            self.assertEqual(self.outcome(s)[0], CLOSED, size)
+            self.assert_serving()
+
+    def test_sizes_below_a_header_close(self):
+        for size in (0, 1, 7):
+            s = self.connect()
+            self.send(s, struct.pack(">i", size) + b"\x00" * size)
+            self.assertEqual(self.outcome(s)[0], CLOSED, size)
+            self.assert_serving()
+
+    # ---- truncation ----------------------------------------------------------
+
+    def test_truncated_frames_then_hang_up(self):
+        full = Wire.request(3, 1, 11, Wire.arr([self.serve_topic], Wire.s))
+        for cut in (1, 3, 4, 6, 12, len(full) - 1):
+            s = self.connect()
+            self.send(s, full[:cut])
+            self.hang_up(s)
+            self.assertEqual(self.outcome(s)[0], CLOSED, cut)
+            self.assert_serving()
+
+    def test_truncated_body_inside_a_complete_frame_closes(self):
+        # the frame is whole, but the Metadata body ends inside the array
+        body = Wire.i32(3) + Wire.s("a")
+        s = self.connect()
+        self.send(s, Wire.request(3, 1, 5, body))
+        self.assertEqual(self.outcome(s)[0], CLOSED)
+        self.assert_serving()
+
+    def test_lying_counts_close_without_allocating(self):
+        cases = [
+            Wire.request(3, 1, 1, Wire.i32(2 ** 31 - 1)),                          # Metadata topics
+            Wire.request(0, 7, 2, Wire.s(None) + Wire.i16(-1) + Wire.i32(1000) + Wire.i32(2 ** 30)),  # Produce
+            Wire.request(1, 4, 3, Wire.i32(-1) * 4 + Wire.i8(0) + Wire.i32(2 ** 31 - 1)),            # Fetch
+            Wire.request(3, 1, 4, Wire.i32(1) + Wire.i16(32767)),                   # string longer than frame
+            Wire.request(19, 2, 5, Wire.i32(1) + Wire.s("t") + Wire.i32(1) + Wire.i16(1) + Wire.i32(-7)),
+        ]
+        for frame in cases:
+            s = self.connect()
+            self.send(s, frame)
+            self.assertEqual(self.outcome(s)[0], CLOSED, frame[:16].hex())
+            self.assert_serving()
+
+    def test_produce_with_corrupt_records_is_answered_with_an_error(self):
+        batch = record_batch([b"fine"])
+        cases = [batch[:40], batch[:-3], batch[:8] + struct.pack(">i", 2 ** 31 - 1) + batch[12:],
+                 batch[:16] + b"\x01" + batch[17:], os.urandom(len(batch))]
+        for bad in cases:
+            err, _ = produce_raw(self.bootstrap, self.serve_topic, 0, bad)
+            self.assertIn(err, (2, 87), bad[:20].hex())  # CORRUPT_MESSAGE / INVALID_RECORD
+            self.assert_serving()
+
+    # ---- junk ------------------------------------------------------------------
+
+    def test_random_bytes(self):
+        rng = random.Random(20241121)
+        for i in range(30):
+            s = self.connect()
+            n = rng.choice((1, 5, 64, 1000, 70000))
+            data = bytes(rng.getrandbits(8) for _ in range(n))
+            if i % 3 == 0:  # a plausible size prefix in front of the junk
+                data = struct.pack(">i", len(data)) + data
+            self.send(s, data)
+            self.hang_up(s)
+            kind, _ = self.outcome(s)
+            self.assertIn(kind, (CLOSED, ANSWERED))
+            if i % 5 == 0:
+                self.assert_serving()
+        self.assert_serving()
+
+    def test_random_bytes_on_many_connections_at_once(self):
+        rng = random.Random(7)
+        blobs = [bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 4096))) for _ in range(40)]
+        errors = []
+
+        def hit(blob):
+            try:
+                with socket.create_connection(("127.0.0.1", self.broker.port), timeout=10) as s:
+                    s.sendall(struct.pack(">i", len(blob)) + blob)
+                    try:
+                        s.shutdown(socket.SHUT_WR)
+                    except OSError:
+                        pass
+                    while s.recv(65536):
+                        pass
+            except (ConnectionResetError, BrokenPipeError):
+                pass
+            except Exception as e:  # timeouts: the broker hung on a connection
+                errors.append(e)
+
+        threads = [threading.Thread(target=hit, args=(b,)) for b in blobs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        self.assertEqual(errors, [])
+        self.assert_serving()
+
+    # ---- unknown APIs and versions ---------------------------------------------
+
+    def test_unknown_api_keys_close(self):
+        for key in (999, 32767, -1, 17, 23, 24, 57):
+            s = self.connect()
+            self.send(s, Wire.request(key, 0, 9, b""))
+            self.assertEqual(self.outcome(s)[0], CLOSED, key)
+            self.assert_serving()
+
+    def test_unsupported_versions_close(self):
+        for key, version in ((3, 99), (0, 2), (0, -1), (1, 3), (1, 12)):
+            s = self.connect()
+            self.send(s, Wire.request(key, version, 9, Wire.i32(0)))
+            self.assertEqual(self.outcome(s)[0], CLOSED, (key, version))
+            self.assert_serving()
+
+    def test_api_versions_too_new_is_answered(self):
+        s = self.connect()
+        self.send(s, Wire.request(18, 77, 42, b"\x00\x01\x02"))
+        kind, data = self.outcome(s)
+        self.assertEqual(kind, ANSWERED)
+        cid, err, n = struct.unpack_from(">ihi", data)
+        self.assertEqual((cid, err), (42, 35))  # UNSUPPORTED_VERSION, v0 body
+        keys = [struct.unpack_from(">hhh", data, 10 + 6 * i) for i in range(n)]
+        self.assertIn(18, [k[0] for k in keys])
+        # the connection stays usable: a v0 ApiVersions on it works
+        self.send(s, Wire.request(18, 0, 43, b""))
+        kind, data = self.outcome(s)
+        self.assertEqual(kind, ANSWERED)
+        self.assertEqual(struct.unpack_from(">ih", data), (43, 0))
+        self.assert_serving()
+
+    def test_good_requests_pipelined_before_junk_are_answered_in_order(self):
+        s = self.connect()
+        frames = b"".join(Wire.request(18, 0, 100 + i, b"") for i in range(5))
+        self.send(s, frames + struct.pack(">i", -5))
+        for i in range(5):
+            kind, data = self.outcome(s)
+            self.assertEqual(kind, ANSWERED)
+            self.assertEqual(struct.unpack_from(">ih", data), (100 + i, 0))
+        self.assertEqual(self.outcome(s)[0], CLOSED)
+        self.assert_serving()
+
+    def test_hang_up_with_requests_in_flight(self):
+        # a long-polling Fetch parked on an empty partition, an acks=all
+        # Produce waiting for its fsync, then the client vanishes
+        empty = self.create_topic("robustness-empty", 1)
+        part = Wire.i32(0) + Wire.i64(0) + Wire.i32(1 << 20)
+        fetch = (Wire.i32(-1) + Wire.i32(5000) + Wire.i32(1) + Wire.i32(1 << 20) + Wire.i8(0) +
+                 Wire.arr([empty], lambda t: Wire.s(t) + Wire.arr([part], lambda p: p)))
+        batch = record_batch([b"in flight"])
+        produce = (Wire.s(None) + Wire.i16(-1) + Wire.i32(10000) +
+                   Wire.arr([self.serve_topic], lambda t: Wire.s(t) + Wire.arr(
+                       [0], lambda p: Wire.i32(p) + Wire.i32(len(batch)) + batch)))
+        for i in range(20):
+            s = socket.create_connection(("127.0.0.1", self.broker.port), timeout=10)
+            s.sendall(Wire.request(1, 4, 1, fetch) + Wire.request(0, 7, 2, produce) + Wire.request(1, 4, 3, fetch))
+            if i % 2:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST
+            s.close()
+        self.assert_serving()
+        # and a parked fetch on a live connection still wakes up on produce
+        s = self.connect()
+        self.send(s, Wire.request(1, 4, 77, fetch))
+        self.assertEqual(produce_raw(self.bootstrap, empty, 0, record_batch([b"wake"])), (0, 0))
+        kind, data = self.outcome(s)
+        self.assertEqual(kind, ANSWERED)
+        self.assertEqual(struct.unpack_from(">i", data)[0], 77)
+        self.assertIn(b"wake", data)
+
+    def test_metadata_after_all_that(self):
+        r = roundtrip(self.bootstrap, 3, 1, Wire.arr([self.serve_topic], Wire.s))
+        brokers = r.arr(lambda r: (r.i32(), r.s(), r.i32(), r.s()))
+        self.assertEqual(brokers, [(0, "127.0.0.1", self.broker.port, None)])
+
+
+if __name__ == "__main__":
+    main()
