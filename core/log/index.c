@@ -5,6 +5,7 @@
  */
 #include "log/index.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -76,6 +77,7 @@ void beck__index_feed(beck_index_t *ix, uint32_t rel, uint32_t pos, uint32_t siz
       return;
     }
   }
+  assert(ix->n_off == 0 || rel > ix->off[ix->n_off - 1].rel);
   if (ix->bytes_since >= (int64_t)(interval > 0 ? interval : 0) && !beck__index_full(ix) &&
       grow((void **)&ix->off, &ix->cap_off, ix->n_off, sizeof *ix->off)) {
     ix->off[ix->n_off].rel = rel;

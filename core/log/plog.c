@@ -276,6 +276,7 @@ beck_err_t beck__plog_sync_locked(beck_plog_t *log, int64_t target, beck_error_t
       failed = act;
 
     pthread_mutex_lock(&log->mu);
+    assert(log->syncing && sync_end <= log->end_offset); /* truncation waits for the syncer */
     log->syncing = false;
     if (rc < 0) {
       beck__plog_fence(log, "partition dir %s: fsync of segment %s.log failed: %s; the log is now read-only",
@@ -518,6 +519,7 @@ beck_err_t beck_plog_append(beck_plog_t *log, uint8_t *batches, size_t len, beck
   if (log->durable_offset >= log->end_offset && log->dirty_since_ms < 0)
     log->dirty_since_ms = now;
   log->end_offset = cursor;
+  assert(act->next_offset == log->end_offset);
   if (act->roll_base_ms < 0)
     act->roll_base_ms = now;
   beck_fsync_policy_t policy = cfg->fsync_policy;

@@ -27,6 +27,7 @@
 #ifndef BECK_LOG_PLOG_INT_H
 #define BECK_LOG_PLOG_INT_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -79,7 +80,10 @@ struct beck_plog {
   beck_buf_t win; /* scan window for lookups made under mu */
 };
 
-static inline beck_segment_t *beck__plog_active(beck_plog_t *log) { return log->segs[log->nsegs - 1]; }
+static inline beck_segment_t *beck__plog_active(beck_plog_t *log) {
+  assert(log->nsegs > 0);
+  return log->segs[log->nsegs - 1];
+}
 
 static inline size_t beck__plog_max_entries(const beck_plog_config_t *cfg) {
   return (size_t)cfg->segment_index_bytes / BECK_INDEX_ENTRY_SIZE;

@@ -13,6 +13,7 @@
  */
 #include "log/segment.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -106,6 +107,7 @@ beck_err_t beck__segment_append(beck_env_t *env, beck_segment_t *seg, const uint
     beck_batch_header_t h;
     beck_batch_header_decode(p + at, len - at, &h);
     int64_t total = beck_batch_total_size(&h);
+    assert(h.base_offset >= seg->next_offset && beck_batch_last_offset(&h) - seg->base <= (int64_t)UINT32_MAX);
     beck__index_feed(&seg->ix, (uint32_t)(h.base_offset - seg->base), (uint32_t)(seg->size + (int64_t)at),
                      (uint32_t)total, h.max_timestamp, interval);
     seg->next_offset = beck_batch_last_offset(&h) + 1;
