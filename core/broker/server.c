@@ -515,6 +515,12 @@ void beck_broker_destroy(beck_broker_t *b) {
   uv_run(&b->loop, UV_RUN_DEFAULT); /* let close callbacks and pool work finish */
   uv_loop_close(&b->loop);
   beck__groups_destroy(b);
+  /* the broker's state hung on each partition (no pool work runs any more) */
+  for (int i = 0; b->topics && i < beck_topics_count(b->topics); i++) {
+    beck_topic_t *t = beck_topics_at(b->topics, i);
+    for (int32_t j = 0; j < t->npartitions; j++)
+      beck__bpart_release(b, t->partitions[j]);
+  }
   beck_topics_close(b->topics); /* syncs and marks every log clean */
   beck_free(b->data_dir);
   beck_free(b->listen_host);
