@@ -128,6 +128,17 @@ class Broker:
         self.kill() if hard else self.stop()
         return self.start()
 
+    SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                       "WARNING: ThreadSanitizer")
+
+    def sanitizer_reports(self):
+        """Sanitizer findings in the broker's log (BECK_SANITIZE builds)."""
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return [l.rstrip() for l in f if any(m in l for m in self.SANITIZER_MARKS)]
+        except OSError:
+            return []
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
@@ -165,6 +176,10 @@ class BrokerTestCase(unittest.TestCase):
         try:
             if b.alive():
                 b.stop()
+            reports = b.sanitizer_reports()
+            if reports:
+                raise AssertionError("sanitizer reports in the broker log:\n%s\n%s" % ("\n".join(reports),
+                                                                                       b.log_tail(80)))
         finally:
             b.cleanup()
 
