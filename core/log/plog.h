@@ -9,6 +9,8 @@
  *   recovery-point                  text "OFFSET SEGMENT_BASE POSITION\n": everything below is synced
  *   log-start-offset                text "OFFSET\n": records below it are deleted
  *   clean-shutdown                  present only after beck_plog_close(); removed on open
+ *   *.tmp, *.log.cleaned            half-written index/metadata files and compaction output;
+ *                                   leftovers are removed on open
  *
  * Threading: one beck_plog_t may be used from several threads at once; an
  * internal mutex serialises appends, reads and metadata changes, and fsync
@@ -60,9 +62,11 @@ typedef struct beck_plog_config {
 
 void beck_plog_config_default(beck_plog_config_t *cfg);
 
-/* Opens (creating if needed) the log in dir and recovers it (see plog.c).
+/* Opens (creating if needed) the log in dir and recovers it (see recover.c).
  * cfg is copied. env may be NULL for beck_env_default(). On corruption below
- * the recovery point the log still opens but fenced (beck_plog_fenced()). */
+ * the recovery point the log still opens but fenced (beck_plog_fenced()).
+ * Fails on I/O errors, and with BECK_ERR_CORRUPT when every segment file is
+ * gone although the recovery point says data was synced. */
 beck_err_t beck_plog_open(const char *dir, const beck_plog_config_t *cfg, beck_env_t *env, beck_plog_t **out,
                           beck_error_t *e);
 
@@ -70,7 +74,8 @@ beck_err_t beck_plog_open(const char *dir, const beck_plog_config_t *cfg, beck_e
  * so the next open skips the recovery scan, frees everything. NULL is ok. */
 void beck_plog_close(beck_plog_t *log);
 
-/* Replaces the configuration (copied). Takes effect for later appends/rolls. */
+/* Replaces the configuration (copied). Takes effect for later appends/rolls.
+ * An invalid configuration is refused with a WARN line and the old one kept. */
 void beck_plog_set_config(beck_plog_t *log, const beck_plog_config_t *cfg);
 
 typedef struct beck_plog_append_info {
@@ -140,7 +145,7 @@ beck_err_t beck_plog_offset_for_time(beck_plog_t *log, int64_t ts, int64_t *offs
                                      beck_error_t *e);
 
 /* Removes every batch whose last offset >= offset (cuts at a batch boundary,
- * so the new end offset is <= offset). */
+ * so the new end offset is <= offset). BECK_ERR_RANGE below the log start. */
 beck_err_t beck_plog_truncate(beck_plog_t *log, int64_t offset, beck_error_t *e);
 
 /* DeleteRecords: raises the log start offset to `offset` (<= end), persists
