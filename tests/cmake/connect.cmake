@@ -1,0 +1,25 @@
+# connect/ and connectors/: plugin ABI, loader, host, worker, built-in
+# connectors. Included from tests/CMakeLists.txt (paths relative to tests/).
+set(BECK_TEST_PLUGIN_DIR ${CMAKE_BINARY_DIR}/tests/connect-plugins)
+
+# Test plugins: one good plugin (a source and a sink) and deliberately bad
+# ones, each built from the public header alone.
+function(beck_test_plugin name source)
+  add_library(${name} MODULE ${source})
+  set_target_properties(${name} PROPERTIES PREFIX "" LIBRARY_OUTPUT_DIRECTORY ${BECK_TEST_PLUGIN_DIR})
+  target_link_libraries(${name} PRIVATE beck_connector_abi)
+  target_compile_definitions(${name} PRIVATE ${ARGN})
+endfunction()
+beck_test_plugin(good_plugin unit/connect/plugins/good.c)
+beck_test_plugin(bad_major unit/connect/plugins/bad.c BAD_MAJOR)
+beck_test_plugin(bad_size unit/connect/plugins/bad.c BAD_SIZE)
+beck_test_plugin(bad_no_entry unit/connect/plugins/bad.c BAD_NO_ENTRY)
+beck_test_plugin(bad_no_poll unit/connect/plugins/bad.c BAD_NO_POLL)
+beck_test_plugin(bad_option unit/connect/plugins/bad.c BAD_OPTION)
+beck_test_plugin(bad_empty unit/connect/plugins/bad.c BAD_EMPTY)
+beck_test_plugin(bad_undefined unit/connect/plugins/bad.c BAD_UNDEFINED)
+set(BECK_TEST_PLUGINS good_plugin bad_major bad_size bad_no_entry bad_no_poll bad_option bad_empty bad_undefined)
+
+beck_unit_test(test_connect_loader unit/connect/test_loader.c 60 beck_connect)
+target_compile_definitions(test_connect_loader PRIVATE BECK_TEST_PLUGIN_DIR="${BECK_TEST_PLUGIN_DIR}")
+add_dependencies(test_connect_loader ${BECK_TEST_PLUGINS})
