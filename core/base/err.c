@@ -71,9 +71,16 @@ beck_err_t beck_error_wrap(beck_error_t *e, const char *fmt, ...) {
     return e->code;
   char old[BECK_ERROR_MSG_MAX];
   memcpy(old, e->msg, sizeof old);
-  /* Truncation is acceptable: the innermost detail is cut first. */
-  int k = snprintf(e->msg, sizeof e->msg, "%s: ", prefix);
-  if (k > 0 && (size_t)k < sizeof e->msg)
-    snprintf(e->msg + k, sizeof e->msg - (size_t)k, "%s", old[0] ? old : beck_strerror(e->code));
+  /* Truncation is acceptable: the innermost detail is cut first. Copied by
+   * hand because gcc's -Wformat-truncation cannot see that. */
+  const char *inner = old[0] ? old : beck_strerror(e->code);
+  size_t plen = strlen(prefix), ilen = strlen(inner), cap = sizeof e->msg - 1, pos = 0;
+  for (size_t i = 0; i < plen && pos < cap; i++)
+    e->msg[pos++] = prefix[i];
+  for (size_t i = 0; i < 2 && pos < cap; i++)
+    e->msg[pos++] = ": "[i];
+  for (size_t i = 0; i < ilen && pos < cap; i++)
+    e->msg[pos++] = inner[i];
+  e->msg[pos] = '\0';
   return e->code;
 }

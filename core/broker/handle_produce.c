@@ -107,6 +107,7 @@ static int16_t produce_partition(beck_broker_t *b, beck_req_t *req, beck_partiti
       return BECK_KERR_MESSAGE_TOO_LARGE;
     if (beck_batch_validate(data + pos, blen, true, &h, &e) != BECK_ERR_OK)
       goto corrupt;
+    beck_batch_set_leader_epoch(data + pos, 0); /* outside the CRC; this node's only epoch */
     if (h.attributes & BECK_BATCH_ATTR_CONTROL)
       return BECK_KERR_INVALID_RECORD;
     if (h.attributes & BECK_BATCH_ATTR_TRANSACTIONAL)
