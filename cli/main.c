@@ -7,9 +7,11 @@
 #include "cli.h"
 
 int cmd_broker(int argc, char **argv);
+int cmd_topic(int argc, char **argv);
 
 static const beck_cli_command_t commands[] = {
     {"broker", "run a Kafka-protocol broker", cmd_broker},
+    {"topic", "create, list, describe, alter and delete topics", cmd_topic},
     {NULL, NULL, NULL},
 };
 
