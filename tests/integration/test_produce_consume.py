@@ -206,6 +206,77 @@ class ProduceConsumeTest(BrokerTestCase):
         kc = self.kcat_consume_json(topic, 0, extra=["-o", "45"])
         self.assertEqual([m["payload"] for m in kc], ["m%d" % i for i in range(45, 50)])
 
+    def test_log_append_time_topic_stamps_broker_time(self):
+        # the broker rewrites attributes and MaxTimestamp, so it must recompute
+        # the CRC (reference §7 item 9): kafka-python checks it (check_crcs)
+        from confluent_kafka import TIMESTAMP_LOG_APPEND_TIME
+        topic = self.create_topic(self.topic_name(), 1, {"message.timestamp.type": "LogAppendTime"})
+        before = int(time.time() * 1000)
+        recs = [{"value": b"lat%d" % i, "key": b"k", "timestamp": T0 + i, "partition": 0} for i in range(20)]
+        recs += [{"value": b"gz%d" % i, "timestamp": T0, "partition": 0} for i in range(20)]
+        self.produce(topic, recs[:20], **{"linger.ms": 200})
+        self.produce(topic, recs[20:], **{"linger.ms": 200, "compression.type": "gzip"})
+        after = int(time.time() * 1000)
+        got = self.consume_assigned(topic, [0])[0]
+        self.assertEqual([m.value() for m in got], [r["value"] for r in recs])
+        for m in got:
+            tstype, ts = m.timestamp()
+            self.assertEqual(tstype, TIMESTAMP_LOG_APPEND_TIME)
+            self.assertTrue(before <= ts <= after, (ts, before, after))
+        kp = self.kp_consume(topic, [0], len(recs), check_crcs=True)
+        self.assertEqual([m.value for m in kp], [r["value"] for r in recs])
+        self.assertEqual({m.timestamp_type for m in kp}, {1})
+        self.assertEqual([m.timestamp for m in kp], [m.timestamp()[1] for m in got])
+        kc = self.kcat_consume_json(topic)
+        self.assertEqual({m["tstype"] for m in kc}, {"logappend"})
+        self.assertEqual([m["ts"] for m in kc], [m.timestamp()[1] for m in got])
+
+    def test_small_fetch_sizes_still_read_everything(self):
+        # responses cut at the size limit end with a partial batch the
+        # clients drop and fetch again (reference §7 item 8)
+        topic = self.create_topic(self.topic_name(), 2)
+        recs = [{"value": (b"%05d-" % i) * (1 + i % 40), "partition": i % 2} for i in range(3000)]
+        self.produce(topic, recs, **{"linger.ms": 100, "batch.num.messages": 37})
+        want = {p: [r["value"] for r in recs if r["partition"] == p] for p in (0, 1)}
+        got = self.consume_assigned(topic, [0, 1], conf={"fetch.max.bytes": 3000, "max.partition.fetch.bytes": 1500,
+                                                          "message.max.bytes": 1000})
+        self.assertEqual({p: [m.value() for m in msgs] for p, msgs in got.items()}, want)
+        kp = self.kp_consume(topic, [0, 1], 3000, max_partition_fetch_bytes=1024, fetch_max_bytes=2048)
+        self.assertEqual({p: [m.value for m in kp if m.partition == p] for p in (0, 1)}, want)
+
+    def test_acks_zero_and_one(self):
+        topic = self.create_topic(self.topic_name(), 1)
+        self.produce(topic, [{"value": b"a1-%d" % i, "partition": 0} for i in range(500)], acks=1)
+        # acks=0: no response, delivery reports carry no offset
+        from confluent_kafka import Producer
+        p = Producer({"bootstrap.servers": self.bootstrap, "acks": 0, "linger.ms": 5})
+        for i in range(500):
+            p.produce(topic, b"a0-%d" % i, partition=0)
+        self.assertEqual(p.flush(30), 0)
+        deadline = time.monotonic() + 10
+        while fetch_batches(self.bootstrap, topic, 0)[1] < 1000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        got = self.consume_assigned(topic, [0])[0]
+        self.assertEqual([m.value() for m in got], [b"a1-%d" % i for i in range(500)] + [b"a0-%d" % i for i in range(500)])
+
+    def test_auto_create_on_produce_from_kcat_and_kafka_python(self):
+        from kafka import KafkaProducer
+        t1, t2 = self.topic_name("kcat"), self.topic_name("kp")
+        r = self.kcat("-P", "-t", t1, "-K", ":", input=b"k1:v1\nk2:v2\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        kc = self.kcat_consume_json(t1)
+        self.assertEqual([(m["key"], m["payload"]) for m in kc], [("k1", "v1"), ("k2", "v2")])
+        p = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+        try:
+            md = p.send(t2, b"auto").get(timeout=20)
+            self.assertEqual((md.partition, md.offset), (0, 0))
+        finally:
+            p.close(10)
+        mdata = self.admin().list_topics(timeout=10)
+        self.assertEqual(len(mdata.topics[t1].partitions), 1)  # num.partitions default
+        self.assertEqual(len(mdata.topics[t2].partitions), 1)
+        self.assertEqual([m.value() for m in self.consume_assigned(t2, [0])[0]], [b"auto"])
+
 
 if __name__ == "__main__":
     main()
