@@ -66,6 +66,13 @@ class GroupsTest(BrokerTestCase):
         self.assertEqual(a1 | a2, {0, 1, 2, 3})
         self.assertEqual(a1 & a2, set())
 
+        # ListGroups + DescribeGroups see the same
+        groups = {g.id: g for g in self.admin().list_groups(timeout=10)}
+        g = groups[group]
+        self.assertEqual((g.state, g.protocol_type, g.protocol), ("Stable", "consumer", "range"))
+        self.assertEqual(len(g.members), 2)
+        self.assertEqual({m.client_id for m in g.members}, {"rdkafka"})
+
         recs = [{"value": b"r%d" % i, "partition": i % 4} for i in range(400)]
         self.produce(topic, recs)
         got = [[], []]
@@ -80,6 +87,35 @@ class GroupsTest(BrokerTestCase):
         # one leaves: the other takes over all four partitions
         self.close(c2)
         self.poll_until([c1], lambda: parts(c1) == [0, 1, 2, 3])
+
+    def test_member_that_dies_is_expired_and_its_partitions_move(self):
+        import subprocess
+        topic = self.create_topic(self.topic_name(), 2)
+        group = "g-" + topic
+        c1 = self.group_consumer(group)
+        c1.subscribe([topic])
+        parts = lambda: sorted(tp.partition for tp in c1.assignment())  # noqa: E731
+        self.poll_until([c1], lambda: parts() == [0, 1])
+        # a second member in another process, killed without leaving the group
+        code = ("import sys, time; from confluent_kafka import Consumer\n"
+                "c = Consumer({'bootstrap.servers': sys.argv[1], 'group.id': sys.argv[2], "
+                "'session.timeout.ms': 6000, 'heartbeat.interval.ms': 300})\n"
+                "c.subscribe([sys.argv[3]])\n"
+                "while True:\n"
+                "    c.poll(0.1)\n"
+                "    if c.assignment(): print('assigned', flush=True)\n")
+        proc = subprocess.Popen(["/usr/bin/python3", "-c", code, self.bootstrap, group, topic],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            self.poll_until([c1], lambda: len(parts()) == 1)
+            self.assertEqual(proc.stdout.readline().strip(), b"assigned")
+        finally:
+            proc.kill()
+            proc.wait()
+        t0 = time.monotonic()
+        self.poll_until([c1], lambda: parts() == [0, 1], timeout=30)
+        # expired by the session timeout (6 s), not before and not much later
+        self.assertLess(time.monotonic() - t0, 6 + 8)
 
     def test_commit_close_resume_after_committed_offset(self):
         topic = self.create_topic(self.topic_name(), 1)
