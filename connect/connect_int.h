@@ -139,7 +139,7 @@ beck_err_t beck__ctx_new(const beck_connector_info_t *info, const char *name, in
 /* Calls destroy (if create succeeded) and frees. NULL is ok. */
 void beck__ctx_free(beck_connector_ctx_t *ctx);
 
-/* Lifecycle wrappers: each returns BECK_CONNECTOR_OK, _RETRY or _FATAL (an
+/* Lifecycle wrappers: each returns BECK_CONNECTOR_OK, _RETRY, _REWIND or _FATAL (an
  * unknown code from the plugin counts as FATAL) and on failure fills e with
  * "[log ctx] call: plugin message". Missing optional callbacks are OK. */
 int beck__ctx_create(beck_connector_ctx_t *ctx, beck_error_t *e);

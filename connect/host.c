@@ -7,7 +7,7 @@
  *   - the plugin's config is bound and validated before create() is called;
  *   - ctx->err is cleared before each callback and holds what the plugin
  *     passed to set_error() during it;
- *   - a status other than OK/RETRY/FATAL from a plugin is treated as FATAL;
+ *   - a status other than OK/RETRY/REWIND/FATAL from a plugin is FATAL;
  *   - destroy() is called exactly once, iff create() returned an instance.
  * Threading: lifecycle wrappers run on the owning task's thread; log, the
  * clock and beck__ctx_interrupt() are safe from any thread.
@@ -317,13 +317,14 @@ void beck__ctx_interrupt(beck_connector_ctx_t *ctx, bool on) {
 static int result(beck_connector_ctx_t *ctx, const char *call, int st, beck_error_t *e) {
   if (st == BECK_CONNECTOR_OK)
     return st;
-  if (st != BECK_CONNECTOR_RETRY && st != BECK_CONNECTOR_FATAL) {
+  if (st != BECK_CONNECTOR_RETRY && st != BECK_CONNECTOR_FATAL && st != BECK_CONNECTOR_REWIND) {
     beck_error_set(e, BECK_ERR_STATE, "[%s] %s returned unknown status %d%s%s", ctx->log_ctx, call, st,
                    ctx->err[0] ? ": " : "", ctx->err);
     return BECK_CONNECTOR_FATAL;
   }
-  beck_error_set(e, st == BECK_CONNECTOR_RETRY ? BECK_ERR_AGAIN : BECK_ERR_IO, "[%s] %s: %s", ctx->log_ctx, call,
-                 ctx->err[0] ? ctx->err : (st == BECK_CONNECTOR_RETRY ? "retriable error" : "fatal error"));
+  bool transient = st != BECK_CONNECTOR_FATAL;
+  beck_error_set(e, transient ? BECK_ERR_AGAIN : BECK_ERR_IO, "[%s] %s: %s", ctx->log_ctx, call,
+                 ctx->err[0] ? ctx->err : (transient ? "retriable error" : "fatal error"));
   return st;
 }
 

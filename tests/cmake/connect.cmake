@@ -23,3 +23,10 @@ set(BECK_TEST_PLUGINS good_plugin bad_major bad_size bad_no_entry bad_no_poll ba
 beck_unit_test(test_connect_loader unit/connect/test_loader.c 60 beck_connect)
 target_compile_definitions(test_connect_loader PRIVATE BECK_TEST_PLUGIN_DIR="${BECK_TEST_PLUGIN_DIR}")
 add_dependencies(test_connect_loader ${BECK_TEST_PLUGINS})
+
+# Connectors driven through the host services (no topics).
+add_library(beck_connect_harness STATIC unit/connect/harness.c)
+target_link_libraries(beck_connect_harness PUBLIC beck_connect beck_testlib)
+set(BECK_CONNECTORS beck_connector_file beck_connector_stdout beck_connector_datagen)
+beck_unit_test(test_connect_file unit/connect/test_file_connectors.c 120 beck_connect_harness)
+add_dependencies(test_connect_file ${BECK_CONNECTORS})

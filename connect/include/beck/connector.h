@@ -66,8 +66,11 @@
  *
  * Return values: every callback that returns int returns BECK_CONNECTOR_OK,
  * BECK_CONNECTOR_RETRY (a transient failure: the host calls again with the
- * same input after an exponential backoff, up to the configured limit) or
- * BECK_CONNECTOR_FATAL (the task fails). Before returning RETRY or FATAL the
+ * same input after an exponential backoff, up to the configured limit),
+ * BECK_CONNECTOR_REWIND (sinks: a transient failure that lost everything
+ * since the last good flush, e.g. an aborted database transaction: the host
+ * backs off and re-delivers from there; a failed flush always means this) or
+ * BECK_CONNECTOR_FATAL (the task fails). Before returning anything but OK the
  * plugin says why with host->set_error(); the message reaches the task status
  * and the log.
  *
@@ -119,6 +122,7 @@ enum {
   BECK_CONNECTOR_OK = 0,
   BECK_CONNECTOR_RETRY = -1, /* transient: call again after a backoff */
   BECK_CONNECTOR_FATAL = -2, /* the task fails */
+  BECK_CONNECTOR_REWIND = -3, /* sinks: transient, re-deliver since the last good flush */
 };
 
 typedef enum beck_connector_kind {
