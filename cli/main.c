@@ -8,10 +8,16 @@
 
 int cmd_broker(int argc, char **argv);
 int cmd_topic(int argc, char **argv);
+int cmd_produce(int argc, char **argv);
+int cmd_consume(int argc, char **argv);
+int cmd_group(int argc, char **argv);
 
 static const beck_cli_command_t commands[] = {
     {"broker", "run a Kafka-protocol broker", cmd_broker},
     {"topic", "create, list, describe, alter and delete topics", cmd_topic},
+    {"produce", "send records to a topic, one per input line", cmd_produce},
+    {"consume", "print records from topics as they arrive", cmd_consume},
+    {"group", "list, describe (with lag), reset and delete consumer groups", cmd_group},
     {NULL, NULL, NULL},
 };
 
