@@ -324,8 +324,15 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
   c->err = err;
 }
 
-/* "127.0.0.1:9092/bootstrap:   ApiKey Produce (0) Versions 0..7" */
+/* "[thrd:127.0.0.1:9092/bootstrap]: 127.0.0.1:9092/bootstrap:   ApiKey
+ * Produce (0) Versions 0..7" */
 static void capture_api(cli_client_t *c, const char *line) {
+  if (strncmp(line, "[thrd:", 6) == 0) {
+    const char *close = strstr(line, "]: ");
+    if (close == NULL)
+      return;
+    line = close + 3;
+  }
   const char *colon = strstr(line, ": ");
   const char *api = strstr(line, "ApiKey ");
   if (colon == NULL || api == NULL)

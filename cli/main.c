@@ -11,6 +11,7 @@ int cmd_topic(int argc, char **argv);
 int cmd_produce(int argc, char **argv);
 int cmd_consume(int argc, char **argv);
 int cmd_group(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
 
 static const beck_cli_command_t commands[] = {
     {"broker", "run a Kafka-protocol broker", cmd_broker},
@@ -18,6 +19,7 @@ static const beck_cli_command_t commands[] = {
     {"produce", "send records to a topic, one per input line", cmd_produce},
     {"consume", "print records from topics as they arrive", cmd_consume},
     {"group", "list, describe (with lag), reset and delete consumer groups", cmd_group},
+    {"cluster", "brokers, controller and API versions of a cluster", cmd_cluster},
     {NULL, NULL, NULL},
 };
 
