@@ -209,7 +209,7 @@ class BrokerTestCase(unittest.TestCase):
         when their client is garbage collected)."""
         from confluent_kafka.admin import AdminClient
         if getattr(self, "_admin", None) is None:
-            self._admin = AdminClient({"bootstrap.servers": self.bootstrap})
+            self._admin = AdminClient({"bootstrap.servers": self.bootstrap, "log.connection.close": False})
         return self._admin
 
     def create_topic(self, name, partitions=1, config=None):
@@ -222,7 +222,7 @@ class BrokerTestCase(unittest.TestCase):
 
     def producer(self, **conf):
         from confluent_kafka import Producer
-        c = {"bootstrap.servers": self.bootstrap, "acks": "all", "linger.ms": 5}
+        c = {"bootstrap.servers": self.bootstrap, "acks": "all", "linger.ms": 5, "log.connection.close": False}
         c.update({k.replace("_", "."): v for k, v in conf.items()})
         return Producer(c)
 
@@ -263,7 +263,8 @@ class BrokerTestCase(unittest.TestCase):
         watermark with confluent-kafka. Returns {partition: [Message]}."""
         from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
         c = Consumer(dict({"bootstrap.servers": self.bootstrap, "group.id": "it-assign-%s" % topic,
-                           "enable.auto.commit": False, "enable.partition.eof": True}, **(conf or {})))
+                           "enable.auto.commit": False, "enable.partition.eof": True,
+                           "log.connection.close": False}, **(conf or {})))
         try:
             ends = {}
             for p in partitions:

@@ -244,6 +244,37 @@ class AdminTest(BrokerTestCase):
         self.assertEqual(err.code(), KafkaError.UNKNOWN_TOPIC_OR_PART)
         self.assertEqual(len(self.admin().list_topics(topic=name, timeout=10).topics[name].partitions), 5)
 
+    def test_kafka_python_admin_client(self):
+        from kafka.admin import ConfigResource as KConfigResource
+        from kafka.admin import ConfigResourceType, KafkaAdminClient
+        from kafka.admin import NewPartitions as KNewPartitions
+        from kafka.admin import NewTopic as KNewTopic
+        from kafka.errors import TopicAlreadyExistsError
+        name = self.topic_name()
+        a = KafkaAdminClient(bootstrap_servers=self.bootstrap)
+        try:
+            r = a.create_topics([KNewTopic(name, 2, 1, topic_configs={"retention.ms": "7654321"})])
+            self.assertEqual([(t[0], t[1]) for t in r.topic_errors], [(name, 0)])
+            with self.assertRaises(TopicAlreadyExistsError):
+                a.create_topics([KNewTopic(name, 2, 1)])
+            (resp,) = a.describe_configs([KConfigResource(ConfigResourceType.TOPIC, name)])
+            (res,) = resp.resources
+            self.assertEqual(res[0], 0)  # error code
+            cfg = {c[0]: c for c in res[4]}  # name, value, read_only, is_default|source, sensitive...
+            self.assertEqual(cfg["retention.ms"][1], "7654321")
+            self.assertEqual(cfg["segment.bytes"][1], DEFAULTS["segment.bytes"])
+            r = a.alter_configs([KConfigResource(ConfigResourceType.TOPIC, name, configs={"retention.ms": "1000"})])
+            self.assertEqual([x[0] for x in r.resources], [0])
+            self.assertEqual(self.describe(name)["retention.ms"].value, "1000")
+            r = a.create_partitions({name: KNewPartitions(4)})
+            self.assertEqual([(t[0], t[1]) for t in r.topic_errors], [(name, 0)])
+            self.assertEqual(len(self.admin().list_topics(topic=name, timeout=10).topics[name].partitions), 4)
+            r = a.delete_topics([name])
+            self.assertEqual([(t[0], t[1]) for t in r.topic_error_codes], [(name, 0)])
+            self.assertNotIn(name, a.list_topics())
+        finally:
+            a.close()
+
 
 if __name__ == "__main__":
     main()

@@ -150,6 +150,20 @@ class GroupsTest(BrokerTestCase):
         finally:
             k.close()
 
+    def test_committed_offset_past_the_end_resets(self):
+        # OFFSET_OUT_OF_RANGE on fetch; the consumer applies auto.offset.reset
+        topic = self.create_topic(self.topic_name(), 1)
+        group = "g-" + topic
+        self.produce(topic, [{"value": b"o%d" % i, "partition": 0} for i in range(10)])
+        c = self.group_consumer(group)
+        c.commit(offsets=[TopicPartition(topic, 0, 1000)], asynchronous=False)
+        self.close(c)
+        c = self.group_consumer(group, **{"auto.offset.reset": "earliest"})
+        c.subscribe([topic])
+        got = [[]]
+        self.poll_until([c], lambda: len(got[0]) >= 10, sink=got)
+        self.assertEqual([m.value() for m in got[0]], [b"o%d" % i for i in range(10)])
+
     def test_kafka_python_group_commit_and_resume(self):
         from kafka import KafkaConsumer
         from kafka import TopicPartition as KTP

@@ -65,13 +65,13 @@ class RestartTest(BrokerTestCase):
         topic = self.create_topic(self.topic_name(), 2)
         group = "g-" + topic
         self.produce(topic, [{"value": b"v%d" % i, "partition": i % 2} for i in range(40)])
-        c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": group, "enable.auto.commit": False})
+        c = Consumer({"bootstrap.servers": self.bootstrap, "log.connection.close": False, "group.id": group, "enable.auto.commit": False})
         try:
             c.commit(offsets=[TopicPartition(topic, 0, 7), TopicPartition(topic, 1, 13)], asynchronous=False)
         finally:
             c.close()
         self.broker.restart(hard=hard)
-        c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": group, "enable.auto.commit": False,
+        c = Consumer({"bootstrap.servers": self.bootstrap, "log.connection.close": False, "group.id": group, "enable.auto.commit": False,
                       "auto.offset.reset": "latest", "session.timeout.ms": 6000, "heartbeat.interval.ms": 300})
         try:
             got = c.committed([TopicPartition(topic, 0), TopicPartition(topic, 1)], timeout=10)
@@ -88,6 +88,21 @@ class RestartTest(BrokerTestCase):
         finally:
             c.close()
 
+    def test_topic_changes_survive_restart(self):
+        from confluent_kafka.admin import NewPartitions
+        grown = self.create_topic(self.topic_name("grown"), 1)
+        gone = self.create_topic(self.topic_name("gone"), 2)
+        self.produce(gone, [{"value": b"x", "partition": 1}])
+        self.admin().create_partitions([NewPartitions(grown, 3)])[grown].result(timeout=15)
+        self.admin().delete_topics([gone])[gone].result(timeout=15)
+        for hard in (False, True):
+            self.broker.restart(hard=hard)
+            self._admin = None
+            md = self.admin().list_topics(timeout=10)
+            self.assertEqual(sorted(md.topics[grown].partitions), [0, 1, 2])
+            self.assertNotIn(gone, md.topics)
+        self.assertEqual(self.produce(grown, [{"value": b"p2", "partition": 2}]), [(2, 0)])
+
     def test_committed_offsets_survive_sigterm(self):
         self.committed_offsets_survive(hard=False)
 
@@ -99,7 +114,7 @@ class RestartTest(BrokerTestCase):
         every record acknowledged (acks=all) is there afterwards, at the
         offset it was acknowledged with."""
         topic = self.create_topic(self.topic_name(), 2)
-        p = Producer({"bootstrap.servers": self.bootstrap, "acks": "all", "linger.ms": 5,
+        p = Producer({"bootstrap.servers": self.bootstrap, "log.connection.close": False, "acks": "all", "linger.ms": 5,
                       "message.timeout.ms": 60000, "retry.backoff.ms": 100, "reconnect.backoff.max.ms": 200})
         acked = {}
         lock = threading.Lock()
@@ -153,7 +168,7 @@ class RestartTest(BrokerTestCase):
 
     def test_idempotent_producer_across_sigkill_exactly_once(self):
         topic = self.create_topic(self.topic_name(), 1)
-        p = Producer({"bootstrap.servers": self.bootstrap, "enable.idempotence": True, "linger.ms": 5,
+        p = Producer({"bootstrap.servers": self.bootstrap, "log.connection.close": False, "enable.idempotence": True, "linger.ms": 5,
                       "message.timeout.ms": 60000, "retry.backoff.ms": 100, "reconnect.backoff.max.ms": 200})
         errors = []
         total = 6000

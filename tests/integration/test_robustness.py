@@ -274,6 +274,24 @@ class RobustnessTest(BrokerTestCase):
         self.assertEqual(struct.unpack_from(">i", data)[0], 77)
         self.assertIn(b"wake", data)
 
+    def test_requests_for_missing_topics_and_partitions_get_error_codes(self):
+        batch = record_batch([b"nowhere"])
+        self.assertEqual(produce_raw(self.bootstrap, self.serve_topic, 99, batch)[0], 3)
+        self.assertEqual(produce_raw(self.bootstrap, self.serve_topic, -1, batch)[0], 3)
+        self.assertEqual(fetch_batches(self.bootstrap, "no-such-topic", 0)[0], 3)
+        self.assertEqual(fetch_batches(self.bootstrap, self.serve_topic, 5)[0], 3)
+        self.assertEqual(fetch_batches(self.bootstrap, self.serve_topic, 0, offset=10 ** 12)[0], 1)
+        self.assertEqual(fetch_batches(self.bootstrap, self.serve_topic, 0, offset=-5)[0], 1)
+        # ListOffsets v1 for a missing partition
+        part = Wire.i32(7) + Wire.i64(-1)
+        r = roundtrip(self.bootstrap, 2, 1, Wire.i32(-1) + Wire.arr(
+            [self.serve_topic], lambda t: Wire.s(t) + Wire.arr([part], lambda p: p)))
+        (_, parts), = r.arr(lambda r: (r.s(), r.arr(lambda r: (r.i32(), r.i16(), r.i64(), r.i64()))))
+        self.assertEqual(parts[0][:2], (7, 3))
+        # acks outside {-1, 0, 1}
+        self.assertEqual(produce_raw(self.bootstrap, self.serve_topic, 0, batch, acks=2)[0], 21)
+        self.assert_serving()
+
     def test_metadata_after_all_that(self):
         r = roundtrip(self.bootstrap, 3, 1, Wire.arr([self.serve_topic], Wire.s))
         brokers = r.arr(lambda r: (r.i32(), r.s(), r.i32(), r.s()))
