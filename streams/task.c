@@ -1,0 +1,258 @@
+/*
+ * task.c - a task: one sub-topology over one partition of its inputs (all
+ * of a sub-topology's input topics are co-partitioned, so partition p of
+ * each belongs to task "<sub>_<p>", like Kafka Streams' task ids).
+ *
+ * Lifecycle:
+ *
+ *   new      instantiate nodes -> open stores -> restore stores from their
+ *            changelogs -> open operators (they rebuild in-memory indexes
+ *            from the restored stores) -> resume inputs at the committed
+ *            offsets of group <app_id>
+ *   poll     fetch one batch per input; push it through the sub-topology;
+ *            reset the task arena
+ *   advance  push a watermark through every operator (node order)
+ *   commit   operators flush -> sinks produce (durable) -> stores produce
+ *            their changelogs (durable) and checkpoint -> input offsets are
+ *            committed. Input is thus committed only after the outputs and
+ *            state it produced are durable: at-least-once. A crash between
+ *            the steps replays input whose effects may already be in the
+ *            outputs or changelogs (duplicates, never loss).
+ *   close    stores close without committing (a clean shutdown commits
+ *            first)
+ *
+ * A task runs on one thread at a time; nothing in it is shared with other
+ * tasks except the io and the (immutable) topology.
+ */
+#include "streams_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+static const beck__op_vt_t *vt_for(beck__op_t op) {
+  switch (op) {
+  case BECK__OP_SOURCE: return &beck__op_source_vt;
+  case BECK__OP_TABLE_SOURCE: return &beck__op_table_source_vt;
+  case BECK__OP_FILTER: return &beck__op_filter_vt;
+  case BECK__OP_MAP: return &beck__op_map_vt;
+  case BECK__OP_MAP_VALUES: return &beck__op_map_values_vt;
+  case BECK__OP_SELECT_KEY: return &beck__op_select_key_vt;
+  case BECK__OP_FLAT_MAP: return &beck__op_flat_map_vt;
+  case BECK__OP_PEEK: return &beck__op_peek_vt;
+  case BECK__OP_PROCESS: return &beck__op_process_vt;
+  case BECK__OP_BRANCH: return &beck__op_branch_vt;
+  case BECK__OP_PASS: return &beck__op_pass_vt;
+  case BECK__OP_SINK: return &beck__op_sink_vt;
+  case BECK__OP_AGGREGATE: return &beck__op_aggregate_vt;
+  case BECK__OP_WINDOW_AGGREGATE: return &beck__op_window_aggregate_vt;
+  case BECK__OP_JOIN_SS: return &beck__op_join_ss_vt;
+  case BECK__OP_JOIN_ST: return &beck__op_join_st_vt;
+  case BECK__OP_JOIN_TT: return &beck__op_join_tt_vt;
+  }
+  return NULL;
+}
+
+beck__nrt_t *beck__task_node(beck__task_t *task, const beck_stream_t *s) {
+  for (int i = 0; i < task->sub->nnodes; i++)
+    if (task->nodes[i].def == s)
+      return &task->nodes[i];
+  return NULL;
+}
+
+/* Wires children[] and child_port[] of every instance. */
+static beck_err_t wire(beck__task_t *task, beck_error_t *e) {
+  for (int i = 0; i < task->sub->nnodes; i++) {
+    beck__nrt_t *n = &task->nodes[i];
+    const beck_stream_t *d = n->def;
+    if (d->nchildren == 0)
+      continue;
+    n->children = beck_calloc((size_t)d->nchildren, sizeof *n->children);
+    n->child_port = beck_calloc((size_t)d->nchildren, sizeof *n->child_port);
+    if (n->children == NULL || n->child_port == NULL)
+      return beck_error_set(e, BECK_ERR_NOMEM, "out of memory");
+    for (int j = 0; j < d->nchildren; j++) {
+      const beck_stream_t *c = d->children[j];
+      /* The k-th edge d->c is the k-th occurrence of d among c's parents
+       * (a self-join lists the same parent twice). */
+      int k = 0;
+      for (int jj = 0; jj < j; jj++)
+        k += d->children[jj] == c;
+      int port = -1;
+      for (int p = 0; p < c->nparents; p++)
+        if (c->parents[p] == d && k-- == 0) {
+          port = p;
+          break;
+        }
+      n->children[j] = beck__task_node(task, c);
+      n->child_port[j] = port;
+      if (n->children[j] == NULL || port < 0)
+        return beck_error_set(e, BECK_ERR_STATE, "node '%s': child '%s' is not in sub-topology %d", d->name, c->name,
+                              task->sub->id);
+    }
+    n->nchildren = d->nchildren;
+  }
+  return BECK_ERR_OK;
+}
+
+beck_err_t beck__task_new(beck_topology_t *t, const beck__subtopo_t *sub, int32_t partition, beck__io_t *io,
+                          const beck__task_config_t *cfg, beck__task_t **out, beck_error_t *e) {
+  beck__task_t *task = beck_calloc(1, sizeof *task);
+  if (task == NULL)
+    return beck_error_set(e, BECK_ERR_NOMEM, "out of memory");
+  task->topo = t;
+  task->sub = sub;
+  task->partition = partition;
+  task->io = io;
+  task->cfg = *cfg;
+  if (task->cfg.max_batch == 0)
+    task->cfg.max_batch = 1024;
+  task->stream_time = INT64_MIN;
+  task->watermark = INT64_MIN;
+  snprintf(task->id, sizeof task->id, "%d_%d", sub->id, (int)partition);
+  beck_arena_init(&task->arena, BECK__TASK_ARENA_CHUNK);
+  beck_err_t rc = BECK_ERR_NOMEM;
+  task->nodes = beck_calloc((size_t)sub->nnodes, sizeof *task->nodes);
+  task->stores = beck_calloc((size_t)sub->nnodes, sizeof *task->stores);
+  task->sources = beck_calloc((size_t)sub->nnodes, sizeof *task->sources);
+  if (task->nodes == NULL || task->stores == NULL || task->sources == NULL) {
+    beck_error_set(e, rc, "out of memory");
+    goto fail;
+  }
+  for (int i = 0; i < sub->nnodes; i++) {
+    task->nodes[i].def = sub->nodes[i];
+    task->nodes[i].task = task;
+    task->nodes[i].vt = vt_for(sub->nodes[i]->op);
+  }
+  if ((rc = wire(task, e)) != BECK_ERR_OK)
+    goto fail;
+  for (int i = 0; i < sub->nnodes; i++) {
+    beck__nrt_t *n = &task->nodes[i];
+    if (!n->def->has_store)
+      continue;
+    if ((rc = beck__store_open(task, n->def, &n->store, e)) != BECK_ERR_OK)
+      goto fail;
+    task->stores[task->nstores++] = n->store;
+    if ((rc = beck__store_restore(n->store, e)) != BECK_ERR_OK)
+      goto fail;
+  }
+  for (int i = 0; i < sub->nnodes; i++) {
+    beck__nrt_t *n = &task->nodes[i];
+    if (n->vt->open != NULL && (rc = n->vt->open(n, e)) != BECK_ERR_OK)
+      goto fail;
+  }
+  for (int i = 0; i < sub->nnodes; i++) {
+    beck__nrt_t *n = &task->nodes[i];
+    if (n->def->op != BECK__OP_SOURCE && n->def->op != BECK__OP_TABLE_SOURCE)
+      continue;
+    beck__task_source_t *s = &task->sources[task->nsources++];
+    s->node = n;
+    s->topic = n->def->topic;
+    if ((rc = io->vt->committed(io, t->app_id, s->topic, partition, &s->committed, e)) != BECK_ERR_OK)
+      goto fail;
+    s->next = s->committed >= 0 ? s->committed : 0;
+    if (s->committed < 0)
+      s->committed = 0;
+  }
+  beck_arena_reset(&task->arena);
+  *out = task;
+  return BECK_ERR_OK;
+fail:
+  beck_error_wrap(e, "task %s", task->id);
+  beck__task_close(task);
+  return rc;
+}
+
+beck_err_t beck__task_poll(beck__task_t *task, size_t *did, beck_error_t *e) {
+  *did = 0;
+  for (int i = 0; i < task->nsources; i++) {
+    beck__task_source_t *s = &task->sources[i];
+    beck_srec_t *recs;
+    size_t n;
+    int64_t next;
+    beck_err_t rc = task->io->vt->fetch(task->io, s->topic, task->partition, s->next, task->cfg.max_batch,
+                                        &task->arena, &recs, &n, &next, e);
+    if (rc == BECK_ERR_OK && n > 0) {
+      beck_sbatch_t b = {recs, n};
+      rc = s->node->vt->process(s->node, 0, &b, e);
+      if (rc != BECK_ERR_OK)
+        beck_error_wrap(e, "topic %s partition %d offsets %lld..%lld", s->topic, (int)task->partition,
+                        (long long)s->next, (long long)next - 1);
+    }
+    beck_arena_reset(&task->arena);
+    if (rc != BECK_ERR_OK)
+      return beck_error_wrap(e, "task %s", task->id);
+    if (n > 0) {
+      s->next = next;
+      *did += n;
+      task->dirty = true;
+    }
+  }
+  return BECK_ERR_OK;
+}
+
+beck_err_t beck__task_advance(beck__task_t *task, int64_t t, beck_error_t *e) {
+  if (t > task->stream_time)
+    task->stream_time = t;
+  if (t > task->watermark)
+    task->watermark = t;
+  for (int i = 0; i < task->sub->nnodes; i++) {
+    beck__nrt_t *n = &task->nodes[i];
+    if (n->vt->advance == NULL)
+      continue;
+    beck_err_t rc = n->vt->advance(n, t, e);
+    if (rc != BECK_ERR_OK) {
+      beck_arena_reset(&task->arena);
+      return beck_error_wrap(e, "task %s: advance to %lld", task->id, (long long)t);
+    }
+  }
+  beck_arena_reset(&task->arena);
+  task->dirty = true;
+  return BECK_ERR_OK;
+}
+
+beck_err_t beck__task_commit(beck__task_t *task, bool checkpoint, beck_error_t *e) {
+  beck_err_t rc = BECK_ERR_OK;
+  for (int i = 0; i < task->sub->nnodes && rc == BECK_ERR_OK; i++) {
+    beck__nrt_t *n = &task->nodes[i];
+    if (n->vt->flush != NULL)
+      rc = n->vt->flush(n, e);
+  }
+  for (int i = 0; i < task->nstores && rc == BECK_ERR_OK; i++)
+    rc = beck__store_commit(task->stores[i], checkpoint, e);
+  for (int i = 0; i < task->nsources && rc == BECK_ERR_OK; i++) {
+    beck__task_source_t *s = &task->sources[i];
+    if (s->next == s->committed)
+      continue;
+    rc = task->io->vt->commit(task->io, task->topo->app_id, s->topic, task->partition, s->next, e);
+    if (rc == BECK_ERR_OK)
+      s->committed = s->next;
+  }
+  beck_arena_reset(&task->arena);
+  if (rc != BECK_ERR_OK)
+    return beck_error_wrap(e, "task %s: commit", task->id);
+  task->dirty = false;
+  return BECK_ERR_OK;
+}
+
+void beck__task_close(beck__task_t *task) {
+  if (task == NULL)
+    return;
+  if (task->nodes != NULL) {
+    for (int i = 0; i < task->sub->nnodes; i++) {
+      beck__nrt_t *n = &task->nodes[i];
+      if (n->vt != NULL && n->vt->close != NULL)
+        n->vt->close(n);
+      beck_free(n->children);
+      beck_free(n->child_port);
+    }
+  }
+  for (int i = 0; i < task->nstores; i++)
+    beck__store_close(task->stores[i]);
+  beck_free(task->stores);
+  beck_free(task->sources);
+  beck_free(task->nodes);
+  beck_arena_destroy(&task->arena);
+  beck_free(task);
+}

@@ -1,0 +1,4 @@
+# streams/: the streams runtime. One executable per area of the runtime; all
+# drive topologies through the deterministic test driver.
+beck_unit_test(test_streams_stateless unit/streams/test_stateless.c 60 beck_streams PkgConfig::RDKAFKA)
+beck_unit_test(test_streams_aggregate unit/streams/test_aggregate.c 60 beck_streams)
