@@ -192,7 +192,8 @@ class BrokerTestCase(unittest.TestCase):
     def tearDown(self):
         # a test that leaves the broker dead fails, with its log
         if self.broker is not None and self.broker.proc is not None and self.broker.proc.poll() is not None:
-            self.fail("broker died during the test (exit %s)\n%s" % (self.broker.proc.returncode, self.broker.log_tail()))
+            self.fail("broker died during the test (exit %s)\n%s" % (self.broker.proc.returncode,
+                                                                     self.broker.log_tail()))
 
     def topic_name(self, tag=""):
         self._topic_seq += 1

@@ -257,7 +257,8 @@ class ProduceConsumeTest(BrokerTestCase):
         while fetch_batches(self.bootstrap, topic, 0)[1] < 1000 and time.monotonic() < deadline:
             time.sleep(0.05)
         got = self.consume_assigned(topic, [0])[0]
-        self.assertEqual([m.value() for m in got], [b"a1-%d" % i for i in range(500)] + [b"a0-%d" % i for i in range(500)])
+        self.assertEqual([m.value() for m in got],
+                         [b"a1-%d" % i for i in range(500)] + [b"a0-%d" % i for i in range(500)])
 
     def test_auto_create_on_produce_from_kcat_and_kafka_python(self):
         from kafka import KafkaProducer

@@ -65,14 +65,16 @@ class RestartTest(BrokerTestCase):
         topic = self.create_topic(self.topic_name(), 2)
         group = "g-" + topic
         self.produce(topic, [{"value": b"v%d" % i, "partition": i % 2} for i in range(40)])
-        c = Consumer({"bootstrap.servers": self.bootstrap, "log.connection.close": False, "group.id": group, "enable.auto.commit": False})
+        c = Consumer({"bootstrap.servers": self.bootstrap, "log.connection.close": False, "group.id": group,
+                      "enable.auto.commit": False})
         try:
             c.commit(offsets=[TopicPartition(topic, 0, 7), TopicPartition(topic, 1, 13)], asynchronous=False)
         finally:
             c.close()
         self.broker.restart(hard=hard)
-        c = Consumer({"bootstrap.servers": self.bootstrap, "log.connection.close": False, "group.id": group, "enable.auto.commit": False,
-                      "auto.offset.reset": "latest", "session.timeout.ms": 6000, "heartbeat.interval.ms": 300})
+        c = Consumer({"bootstrap.servers": self.bootstrap, "log.connection.close": False, "group.id": group,
+                      "enable.auto.commit": False, "auto.offset.reset": "latest", "session.timeout.ms": 6000,
+                      "heartbeat.interval.ms": 300})
         try:
             got = c.committed([TopicPartition(topic, 0), TopicPartition(topic, 1)], timeout=10)
             self.assertEqual([tp.offset for tp in got], [7, 13])
@@ -168,7 +170,8 @@ class RestartTest(BrokerTestCase):
 
     def test_idempotent_producer_across_sigkill_exactly_once(self):
         topic = self.create_topic(self.topic_name(), 1)
-        p = Producer({"bootstrap.servers": self.bootstrap, "log.connection.close": False, "enable.idempotence": True, "linger.ms": 5,
+        p = Producer({"bootstrap.servers": self.bootstrap, "log.connection.close": False, "enable.idempotence": True,
+                      "linger.ms": 5,
                       "message.timeout.ms": 60000, "retry.backoff.ms": 100, "reconnect.backoff.max.ms": 200})
         errors = []
         total = 6000
