@@ -164,6 +164,37 @@ class GroupsTest(BrokerTestCase):
         self.poll_until([c], lambda: len(got[0]) >= 10, sink=got)
         self.assertEqual([m.value() for m in got[0]], [b"o%d" % i for i in range(10)])
 
+    def test_commit_metadata_round_trips(self):
+        from kafka import KafkaConsumer
+        from kafka import TopicPartition as KTP
+        from kafka.structs import OffsetAndMetadata
+        topic = self.create_topic(self.topic_name(), 2)
+        group = "g-" + topic
+        k = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=group, enable_auto_commit=False)
+        self.addCleanup(k.close)
+        tp0, tp1 = KTP(topic, 0), KTP(topic, 1)
+        k.commit({tp0: OffsetAndMetadata(5, "where I was"), tp1: OffsetAndMetadata(0, "")})
+        got = k._coordinator.fetch_committed_offsets([tp0, tp1])  # OffsetFetch v1 with metadata
+        self.assertEqual((got[tp0].offset, got[tp0].metadata), (5, "where I was"))
+        self.assertEqual((got[tp1].offset, got[tp1].metadata), (0, ""))
+        c = self.group_consumer(group)
+        self.assertEqual([tp.offset for tp in c.committed([TopicPartition(topic, 0), TopicPartition(topic, 1)],
+                                                          timeout=10)], [5, 0])
+
+    def test_regex_subscription_and_static_member(self):
+        prefix = self.topic_name("rx")
+        a = self.create_topic(prefix + "-a", 2)
+        b = self.create_topic(prefix + "-b", 1)
+        self.create_topic(self.topic_name("other"), 1)
+        group = "g-" + prefix
+        for attempt in range(2):  # the same static member id twice, one after the other
+            c = self.group_consumer(group, **{"group.instance.id": "static-1"})
+            c.subscribe(["^" + prefix + "-.*"])
+            self.poll_until([c], lambda: len(c.assignment()) == 3)
+            self.assertEqual(sorted((tp.topic, tp.partition) for tp in c.assignment()),
+                             [(a, 0), (a, 1), (b, 0)])
+            self.close(c)
+
     def test_kafka_python_group_commit_and_resume(self):
         from kafka import KafkaConsumer
         from kafka import TopicPartition as KTP
