@@ -111,8 +111,8 @@ beck_err_t beck_client_partitions(beck_client_t *c, const char *topic, int32_t *
   return c->ops->partitions(c, topic, true, out, e);
 }
 
-beck_err_t beck_client_watermarks(beck_client_t *c, const char *topic, int32_t partition, int64_t *start,
-                                  int64_t *high, beck_error_t *e) {
+beck_err_t beck_client_watermarks(beck_client_t *c, const char *topic, int32_t partition, int64_t *start, int64_t *high,
+                                  beck_error_t *e) {
   beck_err_t err = check_topic(topic, e);
   if (err)
     return err;
@@ -138,8 +138,13 @@ beck_err_t beck_client_produce(beck_client_t *c, const char *topic, const beck_c
     return beck_error_set(e, BECK_ERR_INVAL, "produce to '%s': bad record list", topic);
   if (n == 0)
     return BECK_ERR_OK;
-  int32_t np = 0;
-  if ((err = c->ops->partitions(c, topic, false, &np, e)))
+  int32_t np = 0, max_explicit = -1;
+  for (int i = 0; i < n; i++)
+    if (recs[i].partition > max_explicit)
+      max_explicit = recs[i].partition;
+  /* a cached count may be stale when a record names a partition beyond it */
+  if ((err = c->ops->partitions(c, topic, false, &np, e)) ||
+      (max_explicit >= np && (err = c->ops->partitions(c, topic, true, &np, e))))
     return beck_error_wrap(e, "produce to '%s'", topic);
   int32_t stack_parts[64];
   int32_t *parts = partitions;
@@ -184,8 +189,7 @@ beck_err_t beck_client_fetch(beck_client_t *c, const char *topic, int32_t partit
   if (err)
     return err;
   if (partition < 0 || offset < 0 || cb == NULL)
-    return beck_error_set(e, BECK_ERR_INVAL, "fetch %s-%d at %lld: bad arguments", topic, partition,
-                          (long long)offset);
+    return beck_error_set(e, BECK_ERR_INVAL, "fetch %s-%d at %lld: bad arguments", topic, partition, (long long)offset);
   if (timeout_ms < 0)
     timeout_ms = 0;
   if (max_bytes == 0)
@@ -208,8 +212,8 @@ static beck_err_t check_group(const char *group, const char *topic, int32_t part
   return BECK_ERR_OK;
 }
 
-beck_err_t beck_client_commit(beck_client_t *c, const char *group, const char *topic, int32_t partition,
-                              int64_t offset, beck_error_t *e) {
+beck_err_t beck_client_commit(beck_client_t *c, const char *group, const char *topic, int32_t partition, int64_t offset,
+                              beck_error_t *e) {
   beck_err_t err = check_group(group, topic, partition, e);
   if (err)
     return err;

@@ -32,8 +32,8 @@ typedef struct beck_client_ops {
                       int timeout_ms, beck_client_record_cb cb, void *arg, int64_t *next_offset, beck_error_t *e);
   beck_err_t (*commit)(beck_client_t *c, const char *group, const char *topic, int32_t partition, int64_t offset,
                        beck_error_t *e);
-  beck_err_t (*committed)(beck_client_t *c, const char *group, const char *topic, int32_t partition,
-                          int64_t *offset, beck_error_t *e);
+  beck_err_t (*committed)(beck_client_t *c, const char *group, const char *topic, int32_t partition, int64_t *offset,
+                          beck_error_t *e);
 } beck_client_ops_t;
 
 struct beck_client {

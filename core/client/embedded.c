@@ -126,8 +126,8 @@ static beck_err_t find_topic(emb_client_t *ec, const char *topic, beck_topic_t *
 }
 
 /* Under reg_mu. */
-static beck_err_t find_partition_locked(emb_client_t *ec, const char *topic, int32_t partition,
-                                        beck_partition_t **out, beck_error_t *e) {
+static beck_err_t find_partition_locked(emb_client_t *ec, const char *topic, int32_t partition, beck_partition_t **out,
+                                        beck_error_t *e) {
   beck_topic_t *t = NULL;
   beck_err_t err = find_topic(ec, topic, &t, e);
   if (err)
@@ -178,8 +178,8 @@ static beck_err_t emb_partitions(beck_client_t *c, const char *topic, bool fresh
   return err;
 }
 
-static beck_err_t emb_watermarks(beck_client_t *c, const char *topic, int32_t partition, int64_t *start,
-                                 int64_t *high, beck_error_t *e) {
+static beck_err_t emb_watermarks(beck_client_t *c, const char *topic, int32_t partition, int64_t *start, int64_t *high,
+                                 beck_error_t *e) {
   beck_partition_t *p;
   beck_err_t err = find_partition((emb_client_t *)c, topic, partition, &p, e);
   if (err)
@@ -360,8 +360,8 @@ typedef struct fetch_state {
 static beck_err_t deliver(fetch_state_t *fs, const uint8_t *data, size_t len, beck_error_t *e) {
   while (len > 0 && !fs->stopped) {
     beck_batch_header_t h;
-    if (len < BECK_BATCH_HEADER_SIZE || beck_batch_header_decode(data, len, &h) != BECK_ERR_OK ||
-        h.batch_length < 0 || (uint64_t)beck_batch_total_size(&h) > len)
+    if (len < BECK_BATCH_HEADER_SIZE || beck_batch_header_decode(data, len, &h) != BECK_ERR_OK || h.batch_length < 0 ||
+        (uint64_t)beck_batch_total_size(&h) > len)
       return beck_error_set(e, BECK_ERR_CORRUPT, "partition %s-%d offset %lld: truncated batch", fs->topic,
                             fs->partition, (long long)fs->cur);
     size_t total = (size_t)beck_batch_total_size(&h);
@@ -372,8 +372,7 @@ static beck_err_t deliver(fetch_state_t *fs, const uint8_t *data, size_t len, be
     if (last >= fs->cur && !(h.attributes & BECK_BATCH_ATTR_CONTROL)) {
       beck_slice_t rs;
       if ((err = beck_batch_records(data, total, &h, DECOMPRESS_MAX, &fs->scratch, &rs, e)))
-        return beck_error_wrap(e, "partition %s-%d offset %lld", fs->topic, fs->partition,
-                               (long long)h.base_offset);
+        return beck_error_wrap(e, "partition %s-%d offset %lld", fs->topic, fs->partition, (long long)h.base_offset);
       beck_record_iter_t it;
       beck_record_iter_init(&it, &h, rs.ptr, rs.len);
       beck_record_t r;
@@ -414,8 +413,8 @@ static beck_err_t emb_fetch(beck_client_t *c, const char *topic, int32_t partiti
   for (;;) {
     int64_t start = beck_plog_start_offset(p->log), end = beck_plog_end_offset(p->log);
     if (fs.cur < start || fs.cur > end) {
-      err = beck_error_set(e, BECK_ERR_RANGE, "fetch %s-%d: offset %lld is out of range [%lld, %lld]", topic,
-                           partition, (long long)fs.cur, (long long)start, (long long)end);
+      err = beck_error_set(e, BECK_ERR_RANGE, "fetch %s-%d: offset %lld is out of range [%lld, %lld]", topic, partition,
+                           (long long)fs.cur, (long long)start, (long long)end);
       break;
     }
     int64_t hw = high_watermark(p);
@@ -448,8 +447,8 @@ static beck_err_t emb_fetch(beck_client_t *c, const char *topic, int32_t partiti
 
 /* ---- committed offsets --------------------------------------------------- */
 
-static beck_err_t emb_commit(beck_client_t *c, const char *group, const char *topic, int32_t partition,
-                             int64_t offset, beck_error_t *e) {
+static beck_err_t emb_commit(beck_client_t *c, const char *group, const char *topic, int32_t partition, int64_t offset,
+                             beck_error_t *e) {
   emb_client_t *ec = (emb_client_t *)c;
   pthread_mutex_lock(&ec->reg_mu);
   beck_partition_t *p;

@@ -110,8 +110,12 @@ static beck_client_t *open_client(fx_t *f) {
   beck_err_t err;
   if (g_mode == MODE_EMBEDDED)
     err = beck_client_open_embedded(f->dir, &c, &e);
-  else
-    err = beck_client_open_remote(f->bootstrap, NULL, NULL, 0, &c, &e);
+  else {
+    /* BECK_TEST_RDKAFKA_DEBUG=fetch,msg,... turns on librdkafka's debug log */
+    const char *dk[] = {"debug"};
+    const char *dv[] = {getenv("BECK_TEST_RDKAFKA_DEBUG")};
+    err = beck_client_open_remote(f->bootstrap, dk, dv, dv[0] ? 1 : 0, &c, &e);
+  }
   if (err)
     fail_msg("open client: %s", e.msg);
   assert_string_equal(beck_client_kind(c), g_mode == MODE_EMBEDDED ? "embedded" : "remote");
@@ -153,8 +157,7 @@ static void make_topic(fx_t *f, const char *name, int32_t partitions) {
   beck_error_t e;
   beck_error_clear(&e);
   if (g_mode == MODE_MOCK)
-    assert_int_equal(
-        rd_kafka_mock_topic_create(rd_kafka_handle_mock_cluster(f->mock_rk), name, partitions, 3), 0);
+    assert_int_equal(rd_kafka_mock_topic_create(rd_kafka_handle_mock_cluster(f->mock_rk), name, partitions, 3), 0);
   beck_err_t err = beck_client_create_topic(f->c, name, partitions, NULL, NULL, 0, g_mode == MODE_MOCK, &e);
   if (err)
     fail_msg("create topic %s: %s", name, e.msg);
@@ -261,10 +264,10 @@ static const struct {
   const char *key;
   int32_t java_hash;
 } java_murmur2[] = {
-    {"kafka", 1348980580},     {"amqp", 767747138},       {"giberish123456789", 257239820},
-    {"1", -1993445489},        {"12", 126087238},         {"123", -267702483},
-    {"1234", -1614185708},     {"12345", -1188365604},    {"0", 971027396},
-    {"128", -326012175},       {"2187", -1508407203},     {"16384", -325739742},
+    {"kafka", 1348980580},     {"amqp", 767747138},        {"giberish123456789", 257239820},
+    {"1", -1993445489},        {"12", 126087238},          {"123", -267702483},
+    {"1234", -1614185708},     {"12345", -1188365604},     {"0", 971027396},
+    {"128", -326012175},       {"2187", -1508407203},      {"16384", -325739742},
     {"100:48069", 1009543857}, {"170859375", -1658323481},
 };
 
@@ -298,21 +301,20 @@ static void murmur2_partitioner_agrees_with_librdkafka(void **state) {
 
 /* ---- scenarios ------------------------------------------------------------- */
 
-static const char *exact_transcript =
-    "orders-0@0 ts=1700000000002 k='bob' v='v2' h=[]\n"
-    "orders-0@1 ts=1700000000003 k=~ v='n1' h=[]\n"
-    "orders-0@2 ts=1700000000004 k=~ v='n2' h=[trace='t-4']\n"
-    "orders-0@3 ts=1700000000006 k='' v='' h=[e='']\n"
-    "orders-1@0 ts=1700000000001 k='dave' v='v1' h=[h1='x',h2=~,h1='y']\n"
-    "orders-1@1 ts=1700000000005 k='dave' v=~ h=[]\n"
-    "orders-2@0 ts=1700000000007 k='carol' v='v7' h=[]\n"
-    "orders-2@1 ts=1700000000008 k='kafka' v='explicit' h=[]\n";
+static const char *exact_transcript = "orders-0@0 ts=1700000000002 k='bob' v='v2' h=[]\n"
+                                      "orders-0@1 ts=1700000000003 k=~ v='n1' h=[]\n"
+                                      "orders-0@2 ts=1700000000004 k=~ v='n2' h=[trace='t-4']\n"
+                                      "orders-0@3 ts=1700000000006 k='' v='' h=[e='']\n"
+                                      "orders-1@0 ts=1700000000001 k='dave' v='v1' h=[h1='x',h2=~,h1='y']\n"
+                                      "orders-1@1 ts=1700000000005 k='dave' v=~ h=[]\n"
+                                      "orders-2@0 ts=1700000000007 k='carol' v='v7' h=[]\n"
+                                      "orders-2@1 ts=1700000000008 k='kafka' v='explicit' h=[]\n";
 
 static void produce_then_fetch_gives_exact_records_and_offsets(void **state) {
   fx_t *f = *state;
   make_topic(f, "orders", 3);
-  beck_record_header_t h1[] = {{beck_slice("h1", 2), str("x")}, {beck_slice("h2", 2), beck_nstr_null()},
-                               {beck_slice("h1", 2), str("y")}};
+  beck_record_header_t h1[] = {
+      {beck_slice("h1", 2), str("x")}, {beck_slice("h2", 2), beck_nstr_null()}, {beck_slice("h1", 2), str("y")}};
   beck_record_header_t h4[] = {{beck_slice("trace", 5), str("t-4")}};
   beck_record_header_t h6[] = {{beck_slice("e", 1), beck_nstr(NULL, 0)}};
   beck_client_record_t recs[] = {
@@ -321,7 +323,9 @@ static void produce_then_fetch_gives_exact_records_and_offsets(void **state) {
       rec(BECK_CLIENT_PARTITION_ANY, TS0 + 3, NULL, "n1"),
       rec(BECK_CLIENT_PARTITION_ANY, TS0 + 4, NULL, "n2"),
       rec(BECK_CLIENT_PARTITION_ANY, TS0 + 5, "dave", NULL),
-      {.partition = BECK_CLIENT_PARTITION_ANY, .timestamp = TS0 + 6, .key = beck_nstr(NULL, 0),
+      {.partition = BECK_CLIENT_PARTITION_ANY,
+       .timestamp = TS0 + 6,
+       .key = beck_nstr(NULL, 0),
        .value = beck_nstr(NULL, 0)},
       rec(BECK_CLIENT_PARTITION_ANY, TS0 + 7, "carol", "v7"),
       rec(2, TS0 + 8, "kafka", "explicit"), /* murmur2 says 1; explicit wins */
@@ -668,8 +672,8 @@ static void embedded_splits_batches_at_max_message_bytes(void **state) {
   memset(big, 'b', sizeof big);
   beck_client_record_t recs[12];
   for (int i = 0; i < 12; i++)
-    recs[i] = (beck_client_record_t){.partition = 0, .timestamp = TS0 + i, .key = beck_nstr_null(),
-                                     .value = beck_nstr(big, sizeof big)};
+    recs[i] = (beck_client_record_t){
+        .partition = 0, .timestamp = TS0 + i, .key = beck_nstr_null(), .value = beck_nstr(big, sizeof big)};
   int64_t offsets[12];
   produce(f, "small", recs, 12, offsets, NULL);
   for (int i = 0; i < 12; i++)
@@ -679,8 +683,8 @@ static void embedded_splits_batches_at_max_message_bytes(void **state) {
   assert_int_equal(c.n, 12);
   /* a record larger than the limit is refused, not silently split */
   static char huge[4000];
-  beck_client_record_t h = {.partition = 0, .timestamp = TS0, .key = beck_nstr_null(),
-                            .value = beck_nstr(huge, sizeof huge)};
+  beck_client_record_t h = {
+      .partition = 0, .timestamp = TS0, .key = beck_nstr_null(), .value = beck_nstr(huge, sizeof huge)};
   assert_int_not_equal(beck_client_produce(f->c, "small", &h, 1, NULL, NULL, &e), 0);
 }
 
@@ -760,7 +764,8 @@ int main(int argc, char **argv) {
       T(embedded_fetch_decompresses_batches),
       T(embedded_data_dir_is_locked_against_a_second_client),
   };
-  beck_log_set_level(BECK_LOG_WARN);
+  if (getenv("BECK_LOG_LEVEL") == NULL)
+    beck_log_set_level(BECK_LOG_WARN);
   int failed = 0;
   if (g_mode == MODE_EMBEDDED)
     failed += cmocka_run_group_tests_name("client_embedded_only", embedded_only, NULL, NULL);
