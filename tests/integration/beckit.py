@@ -13,6 +13,7 @@ build/bin/beck in the source tree. Run with the Debian python
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -51,7 +52,7 @@ class Broker:
     def __init__(self, settings=None, port=None):
         self.tmp = tempfile.mkdtemp(prefix="beck-it-")
         self.data_dir = os.path.join(self.tmp, "data")
-        self.port = port or free_port()
+        self.port = port  # None: the first start binds port 0 and reads the port from the ready line
         self.settings = dict(settings or {})
         self.proc = None
         self.log_path = os.path.join(self.tmp, "broker.log")
@@ -64,7 +65,8 @@ class Broker:
 
     def start(self, timeout=15.0):
         assert self.proc is None, "broker already running"
-        cmd = [beck_bin(), "broker", "--data-dir", self.data_dir, "--listen", self.bootstrap]
+        listen = "127.0.0.1:%d" % (self.port or 0)
+        cmd = [beck_bin(), "broker", "--data-dir", self.data_dir, "--listen", listen]
         if self.settings:
             conf = os.path.join(self.tmp, "broker.conf")
             with open(conf, "w") as f:
@@ -96,6 +98,12 @@ class Broker:
             self._reap(signal.SIGKILL)
             raise AssertionError("broker did not become ready (exit %s, stdout %r)\n%s" % (rc, first, self.log_tail()))
         self.ready_line = first
+        if not self.port:
+            m = re.search(r"listening on [^ ]*:(\d+) ", first)
+            if not m:
+                self._reap(signal.SIGKILL)
+                raise AssertionError("no port in the ready line %r" % first)
+            self.port = int(m.group(1))
         return self
 
     def _reap(self, sig, timeout=20.0):
