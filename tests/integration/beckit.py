@@ -268,18 +268,19 @@ class BrokerTestCase(unittest.TestCase):
         return delivered
 
     def consume_assigned(self, topic, partitions, start=None, conf=None, timeout=20.0):
-        """Reads every partition from its start (or start[p]) up to its high
-        watermark with confluent-kafka. Returns {partition: [Message]}."""
+        """Reads every partition from its log start (or start[p]) up to its
+        high watermark with confluent-kafka. Returns {partition: [Message]}."""
         from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
         c = Consumer(dict({"bootstrap.servers": self.bootstrap, "group.id": "it-assign-%s" % topic,
                            "enable.auto.commit": False, "enable.partition.eof": True,
                            "log.connection.close": False}, **(conf or {})))
         try:
-            ends = {}
+            want = {}
             for p in partitions:
                 lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-                ends[p] = hi
-            want = {p: ends[p] - (start or {}).get(p, 0) for p in partitions if ends[p] > (start or {}).get(p, 0)}
+                first = max(lo, (start or {}).get(p, 0))
+                if hi > first:
+                    want[p] = hi - first
             c.assign([TopicPartition(topic, p, (start or {}).get(p, OFFSET_BEGINNING)) for p in partitions])
             out = {p: [] for p in partitions}
             deadline = time.monotonic() + timeout

@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import re  # noqa: E402
 
-from beckit import BrokerTestCase, fetch_batches, main  # noqa: E402
+from beckit import BrokerTestCase, Wire, fetch_batches, main, roundtrip  # noqa: E402
 
 from confluent_kafka import Consumer, TopicPartition  # noqa: E402
 
@@ -87,6 +87,37 @@ class OffsetsTest(BrokerTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         got = dict(re.findall(r"\[(\d+)\]\s+offset\s+(-?\d+)", r.stdout.decode()))
         self.assertEqual(got, {"0": "4", "1": "7", "2": "0"})
+
+    def delete_records(self, topic, partition, offset):
+        """Raw DeleteRecords v0 (no installed client sends it): (error, low watermark)."""
+        part = Wire.i32(partition) + Wire.i64(offset)
+        r = roundtrip(self.bootstrap, 21, 0, Wire.arr([topic], lambda t: Wire.s(t) + Wire.arr([part], lambda p: p)) +
+                      Wire.i32(10000))
+        r.i32()
+        (_, parts), = r.arr(lambda r: (r.s(), r.arr(lambda r: (r.i32(), r.i64(), r.i16()))))
+        (_, low, err), = parts
+        return err, low
+
+    def test_low_watermark_after_delete_records(self):
+        topic = self.create_topic(self.topic_name(), 1)
+        self.produce(topic, [{"value": b"d%d" % i, "partition": 0, "timestamp": T0 + i} for i in range(100)],
+                     **{"linger.ms": 500, "batch.num.messages": 10})
+        self.assertEqual(self.delete_records(topic, 0, 35), (0, 35))
+        self.assertEqual(self.delete_records(topic, 0, 20), (0, 35))  # never moves back
+        self.assertEqual(self.delete_records(topic, 0, 101)[0], 1)  # past the high watermark
+        c = self.consumer()
+        self.assertEqual(c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10, cached=False), (35, 100))
+        # offsets for a time before the new start give the start
+        self.assertEqual(self.offsets_for_times(c, topic, 0, [T0]), 35)
+        self.assertEqual(self.offsets_for_times(c, topic, 0, [T0 + 50]), 50)
+        # reading from the beginning starts at 35 (inside a batch that began at 30)
+        got = self.consume_assigned(topic, [0])[0]
+        self.assertEqual([m.offset() for m in got], list(range(35, 100)))
+        self.assertEqual(self.kp_consume(topic, [0], 65)[0].offset, 35)
+        # a fetch below the start is out of range
+        self.assertEqual(fetch_batches(self.bootstrap, topic, 0, offset=10)[0], 1)
+        self.assertEqual(self.delete_records(topic, 0, -1), (0, 100))  # -1: up to the high watermark
+        self.assertEqual(c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10, cached=False), (100, 100))
 
     def test_empty_topic_offsets(self):
         topic = self.create_topic(self.topic_name(), 1)
