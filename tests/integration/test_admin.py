@@ -12,9 +12,11 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import json  # noqa: E402
-import unittest  # noqa: E402
+import socket  # noqa: E402
+import struct  # noqa: E402
+import time  # noqa: E402
 
-from beckit import BrokerTestCase, Wire, main, roundtrip  # noqa: E402
+from beckit import BrokerTestCase, Reader, Wire, main, recv_exact, roundtrip  # noqa: E402
 
 from confluent_kafka import KafkaError, KafkaException  # noqa: E402
 from confluent_kafka.admin import ConfigResource, ConfigSource, NewPartitions, NewTopic  # noqa: E402
@@ -225,6 +227,43 @@ class AdminTest(BrokerTestCase):
         finally:
             c.close()
         self.assertEqual(self.describe(name)["retention.ms"].is_default, True)
+
+    def test_delete_topic_answers_parked_fetches_then_recreate(self):
+        topic = self.create_topic(self.topic_name(), 2)
+        part = lambda p: Wire.i32(p) + Wire.i64(0) + Wire.i32(1 << 20)  # noqa: E731
+        fetch = (Wire.i32(-1) + Wire.i32(20000) + Wire.i32(1) + Wire.i32(1 << 20) + Wire.i8(0) +
+                 Wire.arr([topic], lambda t: Wire.s(t) + Wire.arr([0, 1], part)))
+
+        def answer(s):
+            data = recv_exact(s, struct.unpack(">i", recv_exact(s, 4))[0])
+            r = Reader(data)
+            r.i32()  # correlation id
+            r.i32()  # throttle
+            return r.arr(lambda r: (r.s(), r.arr(lambda r: (r.i32(), r.i16(), r.i64(), r.i64(),
+                                                            r.arr(lambda r: (r.i64(), r.i64())), r.bytes_()))))
+
+        socks = [socket.create_connection(("127.0.0.1", self.broker.port), timeout=10) for _ in range(4)]
+        try:
+            for s in socks:
+                s.sendall(Wire.request(1, 4, 1, fetch))  # long polls on the empty partitions
+            time.sleep(0.2)
+            t0 = time.monotonic()
+            self.assertIsNone(self.admin().delete_topics([topic])[topic].result(timeout=15))
+            for s in socks:
+                (name, parts), = answer(s)  # answered now, not after MaxWaitMs
+                self.assertEqual(name, topic)
+                self.assertEqual([(p[0], p[5]) for p in parts], [(0, b""), (1, b"")])
+            self.assertLess(time.monotonic() - t0, 10)
+            for s in socks:  # the same connections, now for a missing topic
+                s.sendall(Wire.request(1, 4, 2, fetch))
+                (name, parts), = answer(s)
+                self.assertEqual([(p[0], p[1]) for p in parts], [(0, 3), (1, 3)])
+        finally:
+            for s in socks:
+                s.close()
+        self.create_topic(topic, 1)
+        self.assertEqual(self.produce(topic, [{"value": b"again"}]), [(0, 0)])
+        self.assertEqual([m.value() for m in self.consume_assigned(topic, [0])[0]], [b"again"])
 
     def test_create_partitions(self):
         name = self.create_topic(self.topic_name(), 2)
