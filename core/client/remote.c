@@ -75,6 +75,7 @@ typedef struct rm_fpart {
   bool started;
   int64_t position; /* offset the partition's queue continues at */
   beck_buf_t hdrs;  /* scratch: headers in wire form for the callback */
+  beck_log_limit_t warn_limit;
 } rm_fpart_t;
 
 typedef struct rm_group {
@@ -578,7 +579,6 @@ static beck_err_t rm_fetch(beck_client_t *c, const char *topic, int32_t partitio
   int64_t deadline = beck__client_mono_ms() + timeout_ms;
   int delivered = 0;
   size_t bytes = 0;
-  static beck_log_limit_t lim;
   while (!rv) {
     int64_t left = deadline - beck__client_mono_ms();
     rd_kafka_message_t *m = rd_kafka_consume(fp->rkt, partition, delivered || left <= 0 ? 0 : (int)left);
@@ -600,7 +600,7 @@ static beck_err_t rm_fetch(beck_client_t *c, const char *topic, int32_t partitio
                             rd_kafka_message_errstr(m));
         fpart_stop(fp);
       } else {
-        beck_log_limited(&lim, 5, 10000, "client", BECK_LOG_WARN, "fetch %s-%d: %s", topic, partition,
+        beck_log_limited(&fp->warn_limit, 5, 10000, "client", BECK_LOG_WARN, "fetch %s-%d: %s", topic, partition,
                          rd_kafka_message_errstr(m));
       }
       rd_kafka_message_destroy(m);
