@@ -143,6 +143,7 @@ beck_err_t beck__callback_error(beck__nrt_t *n, beck_sctx_t *ctx, int rc, beck_e
     beck_log_limited(&n->skip_log, 10, 10000, "streams", BECK_LOG_WARN, "task %s node '%s': record skipped: %s",
                      n->task->id, n->def->name, e->msg);
     beck_error_clear(e);
+    ctx->failed = false;
     return BECK_ERR_OK;
   }
   return beck_error_wrap(e, "node '%s'", n->def->name);

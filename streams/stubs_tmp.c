@@ -8,7 +8,6 @@ static beck_err_t not_yet(beck__nrt_t *n, beck_error_t *e) {
 }
 static beck_err_t nop(beck__nrt_t *n, int port, const beck_sbatch_t *in, beck_error_t *e) { return BECK_ERR_OK; }
 
-const beck__op_vt_t beck__op_window_aggregate_vt = {.open = not_yet, .process = nop};
 const beck__op_vt_t beck__op_join_ss_vt = {.open = not_yet, .process = nop};
 const beck__op_vt_t beck__op_join_st_vt = {.open = not_yet, .process = nop};
 const beck__op_vt_t beck__op_join_tt_vt = {.open = not_yet, .process = nop};
