@@ -21,6 +21,7 @@
  * so a pipe sees records as they arrive.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +157,13 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
       rd_kafka_assign(rk, NULL);
     }
   }
+}
+
+/* True when stdout is a pipe whose reader has gone (`beck consume | head`
+ * after head exited): noticed while idle, not only at the next write. */
+static bool stdout_gone(void) {
+  struct pollfd pfd = {.fd = STDOUT_FILENO, .events = 0};
+  return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
 }
 
 /* ---- printing a record -------------------------------------------------------- */
@@ -491,7 +499,7 @@ int cmd_consume(int argc, char **argv) {
       break;
     rd_kafka_message_t *m = rd_kafka_consumer_poll(c.rk, 100);
     if (m == NULL) {
-      if (fflush(stdout) == EOF)
+      if (fflush(stdout) == EOF || stdout_gone())
         out_closed = true;
       continue;
     }
