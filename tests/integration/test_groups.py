@@ -88,6 +88,29 @@ class GroupsTest(BrokerTestCase):
         self.close(c2)
         self.poll_until([c1], lambda: parts(c1) == [0, 1, 2, 3])
 
+    def test_members_join_and_leave_one_by_one(self):
+        topic = self.create_topic(self.topic_name(), 12)
+        group = "g-" + topic
+        members = []
+
+        def parts(c):
+            return {tp.partition for tp in c.assignment()}
+
+        def is_partition():
+            got = [parts(c) for c in members]
+            return (sorted(p for g in got for p in g) == list(range(12)) and
+                    all(len(g) in (12 // len(members), -(-12 // len(members))) for g in got))
+
+        for n in range(1, 6):
+            c = self.group_consumer(group)
+            c.subscribe([topic])
+            members.append(c)
+            self.poll_until(members, is_partition, timeout=30)
+        for n in range(4):
+            self.close(members.pop(0))
+            self.poll_until(members, is_partition, timeout=30)
+        self.assertEqual(parts(members[0]), set(range(12)))
+
     def test_member_that_dies_is_expired_and_its_partitions_move(self):
         import subprocess
         topic = self.create_topic(self.topic_name(), 2)
