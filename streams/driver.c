@@ -122,6 +122,8 @@ static beck_err_t open_tasks(beck_test_driver_t *d, beck_error_t *e) {
 }
 
 static beck_err_t run(beck_test_driver_t *d, beck_error_t *e) {
+  if (d->tasks == NULL)
+    return beck_error_set(e, BECK_ERR_STATE, "test driver: stopped");
   for (;;) {
     bool any = false;
     for (int i = 0; i < d->ntasks; i++) {
@@ -322,12 +324,14 @@ int64_t beck_test_driver_metric(beck_test_driver_t *d, const char *node, const c
 
 static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) { return remove(p); }
 
-beck_err_t beck_test_driver_restart(beck_test_driver_t *d, beck_restart_mode_t mode, beck_error_t *e) {
+beck_err_t beck_test_driver_stop(beck_test_driver_t *d, beck_restart_mode_t mode, beck_error_t *e) {
+  if (d->tasks == NULL)
+    return beck_error_set(e, BECK_ERR_STATE, "test driver: already stopped");
   if (mode == BECK_RESTART_CLEAN) {
     for (int i = 0; i < d->ntasks; i++) {
       beck_err_t rc = beck__task_commit(d->tasks[i], true, e);
       if (rc != BECK_ERR_OK)
-        return rc;
+        return beck_error_wrap(e, "test driver: stop");
     }
   }
   close_tasks(d);
@@ -336,10 +340,23 @@ beck_err_t beck_test_driver_restart(beck_test_driver_t *d, beck_restart_mode_t m
     snprintf(dir, sizeof dir, "%s/%s", d->state_dir, d->topo->app_id);
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
   }
+  return BECK_ERR_OK;
+}
+
+beck_err_t beck_test_driver_start(beck_test_driver_t *d, beck_error_t *e) {
+  if (d->tasks != NULL)
+    return beck_error_set(e, BECK_ERR_STATE, "test driver: already started");
   beck_err_t rc = open_tasks(d, e);
   if (rc == BECK_ERR_OK)
     rc = run(d, e);
-  if (rc != BECK_ERR_OK)
-    return beck_error_wrap(e, "test driver: restart");
+  if (rc != BECK_ERR_OK) {
+    close_tasks(d);
+    return beck_error_wrap(e, "test driver: start");
+  }
   return BECK_ERR_OK;
+}
+
+beck_err_t beck_test_driver_restart(beck_test_driver_t *d, beck_restart_mode_t mode, beck_error_t *e) {
+  beck_err_t rc = beck_test_driver_stop(d, mode, e);
+  return rc != BECK_ERR_OK ? rc : beck_test_driver_start(d, e);
 }

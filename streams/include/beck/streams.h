@@ -440,9 +440,16 @@ typedef enum beck_restart_mode {
 
 /* Closes every task and starts them again over the same in-memory log, as a
  * process restart would: stores are restored from their local files and
- * changelogs, inputs resume from the committed offsets. */
+ * changelogs, inputs resume from the committed offsets. Same as stop then
+ * start. */
 BECK_STREAMS_API beck_err_t beck_test_driver_restart(beck_test_driver_t *d, beck_restart_mode_t mode,
                                                      beck_error_t *e);
+/* The two halves of a restart, so a test can damage local state between
+ * them. Sqlite stores live in "<state_dir>/<app_id>/<task id>/<node>.db"
+ * (task ids are "<sub-topology>_<partition>"). While stopped, only start()
+ * and destroy() may be called. */
+BECK_STREAMS_API beck_err_t beck_test_driver_stop(beck_test_driver_t *d, beck_restart_mode_t mode, beck_error_t *e);
+BECK_STREAMS_API beck_err_t beck_test_driver_start(beck_test_driver_t *d, beck_error_t *e);
 
 #ifdef __cplusplus
 }
