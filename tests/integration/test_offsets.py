@@ -10,6 +10,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import re  # noqa: E402
+import time  # noqa: E402
 
 from beckit import BrokerTestCase, Wire, fetch_batches, main, roundtrip  # noqa: E402
 
@@ -19,6 +20,8 @@ T0 = 1690000000000
 
 
 class OffsetsTest(BrokerTestCase):
+    SETTINGS = dict(BrokerTestCase.SETTINGS, **{"log.retention.check.interval.ms": "200"})
+
     def consumer(self):
         c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "offsets-" + self._testMethodName})
         self.addCleanup(c.close)
@@ -118,6 +121,29 @@ class OffsetsTest(BrokerTestCase):
         self.assertEqual(fetch_batches(self.bootstrap, topic, 0, offset=10)[0], 1)
         self.assertEqual(self.delete_records(topic, 0, -1), (0, 100))  # -1: up to the high watermark
         self.assertEqual(c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10, cached=False), (100, 100))
+
+    def test_low_watermark_after_retention(self):
+        topic = self.create_topic(self.topic_name(), 1, {"retention.ms": "600000", "segment.bytes": "1024"})
+        old = int(time.time() * 1000) - 3600 * 1000  # an hour ago: past retention.ms
+        recs = [{"value": b"old-%02d-" % i + b"x" * 100, "timestamp": old + i, "partition": 0} for i in range(50)]
+        recs += [{"value": b"new-%02d" % i, "partition": 0} for i in range(10)]
+        self.produce(topic, recs, **{"linger.ms": 0, "batch.num.messages": 1})
+        c = self.consumer()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            lo, hi = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10, cached=False)
+            if lo > 0:
+                break
+            time.sleep(0.1)
+        # whole old segments went; the segment holding new records stays
+        self.assertEqual(hi, 60)
+        self.assertTrue(0 < lo <= 50, lo)
+        err, _, batches = fetch_batches(self.bootstrap, topic, 0, offset=lo)
+        self.assertEqual((err, batches[0]["base_offset"]), (0, lo))
+        self.assertEqual(fetch_batches(self.bootstrap, topic, 0, offset=lo - 1)[0], 1)  # out of range now
+        self.assertEqual(self.offsets_for_times(c, topic, 0, [old]), lo)
+        got = self.consume_assigned(topic, [0])[0]
+        self.assertEqual([(m.offset(), m.value()) for m in got], [(i, recs[i]["value"]) for i in range(lo, 60)])
 
     def test_empty_topic_offsets(self):
         topic = self.create_topic(self.topic_name(), 1)
