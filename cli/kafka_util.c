@@ -221,6 +221,8 @@ bool cli_parse(const cli_spec_t *spec, int argc, char **argv, cli_opts_t *o, voi
   if (help) {
     print_help(spec);
     *status = CLI_EXIT_OK;
+    beck_free(o->props);
+    o->props = NULL;
     return false;
   }
   if (rc == 0) {
@@ -232,6 +234,8 @@ bool cli_parse(const cli_spec_t *spec, int argc, char **argv, cli_opts_t *o, voi
   }
   if (rc != 0) {
     *status = CLI_EXIT_USAGE;
+    beck_free(o->props);
+    o->props = NULL;
     return false;
   }
   *first = optind;

@@ -56,8 +56,9 @@ typedef struct cli_spec {
 /* Parses argv (argv[0] is the command name) into o and, through
  * spec->on_opt, into ctx. Options and positional arguments may be mixed.
  * Returns true to go on with the positional arguments argv[*first..argc);
- * false when the command must exit with *status (0 after --help, 2 after a
- * usage error, which has been printed with a pointer to --help). */
+ * then o->props is the caller's to beck_free(). Returns false when the
+ * command must exit with *status (0 after --help, 2 after a usage error,
+ * which has been printed with a pointer to --help); nothing to free then. */
 bool cli_parse(const cli_spec_t *spec, int argc, char **argv, cli_opts_t *o, void *ctx, int *first, int *status);
 
 /* Runs the subcommand of a command group ("topic create ..."): argv[0] is
