@@ -30,3 +30,8 @@ target_link_libraries(beck_connect_harness PUBLIC beck_connect beck_testlib)
 set(BECK_CONNECTORS beck_connector_file beck_connector_stdout beck_connector_datagen)
 beck_unit_test(test_connect_file unit/connect/test_file_connectors.c 120 beck_connect_harness)
 add_dependencies(test_connect_file ${BECK_CONNECTORS})
+
+# The worker over an embedded log client, with the test plugin.
+beck_unit_test(test_connect_worker unit/connect/test_worker.c 180 beck_connect beck_client)
+target_compile_definitions(test_connect_worker PRIVATE BECK_TEST_PLUGIN_DIR="${BECK_TEST_PLUGIN_DIR}")
+add_dependencies(test_connect_worker good_plugin)

@@ -63,6 +63,8 @@
  *            commits (sources) before calling it when stopping gracefully.
  *   destroy  frees the instance. Called after a failed create or start too
  *            (with the instance create returned, if any).
+ * After stop the host may call start again (a restarted or resumed task)
+ * before destroy; a plugin must allow start -> stop -> start.
  *
  * Return values: every callback that returns int returns BECK_CONNECTOR_OK,
  * BECK_CONNECTOR_RETRY (a transient failure: the host calls again with the
@@ -81,8 +83,9 @@
  * headers naming the connector, the error and the record's origin.
  *
  * Ownership: strings and bytes the host passes are borrowed for the duration
- * of the call (config strings and offset_get results: until destroy). Records
- * passed to beck_emit() are copied by the host before it returns.
+ * of the call (config strings: until destroy; an offset_get result: until the
+ * next offset_get or destroy). Records passed to beck_emit() are copied by
+ * the host before it returns.
  *
  * Exactly-once sinks: a sink that stores its consumed offsets transactionally
  * with its data calls host->sink_seek() from start() for every partition it has
@@ -265,7 +268,8 @@ typedef struct beck_connector_host {
   int (*emit_error)(beck_source_batch_t *batch, const beck_source_record_t *rec, size_t rec_size, const char *fmt,
                     ...) BECK_CONNECTOR_PRINTF(4, 5);
 
-  /* Sources: the stored offset for a source partition, or NULL. */
+  /* Sources: the stored offset for a source partition (as of the last batch
+   * that is durable in its topics), or NULL. Meant for start(). */
   const char *(*offset_get)(beck_connector_ctx_t *ctx, const char *source_partition);
   /* Sinks, from start(): resume (topic, partition) at next_offset. */
   int (*sink_seek)(beck_connector_ctx_t *ctx, const char *topic, int32_t partition, int64_t next_offset);
