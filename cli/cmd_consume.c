@@ -441,6 +441,8 @@ int cmd_consume(int argc, char **argv) {
   char errstr[256];
   const char *kv[][2] = {
       {"enable.partition.eof", a.exit_at_end ? "true" : "false"},
+      /* the end shows as an empty fetch: do not let the broker hold it long */
+      {"fetch.wait.max.ms", a.exit_at_end ? "100" : "500"},
       {"auto.offset.reset", a.from.kind == CLI_POS_END ? "latest" : "earliest"},
       {"enable.auto.commit", a.group ? "true" : "false"},
       {"enable.auto.offset.store", "false"},

@@ -135,6 +135,62 @@ void cli_strv_push(const char ***v, int *n, const char *s) {
   (*v)[(*n)++] = s;
 }
 
+/* ---- did you mean ---------------------------------------------------------------- */
+
+/* Edit distance (insert, delete, substitute, swap two neighbours) of short
+ * words; longer ones count as far apart. */
+static int distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 40 || lb > 40)
+    return 99;
+  int d[41][41];
+  for (size_t i = 0; i <= la; i++)
+    d[i][0] = (int)i;
+  for (size_t j = 0; j <= lb; j++)
+    d[0][j] = (int)j;
+  for (size_t i = 1; i <= la; i++)
+    for (size_t j = 1; j <= lb; j++) {
+      int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+      if (d[i - 1][j] + 1 < best)
+        best = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < best)
+        best = d[i][j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+        best = d[i - 2][j - 2] + 1;
+      d[i][j] = best;
+    }
+  return d[la][lb];
+}
+
+const char *cli_suggest(const char *word, const char *const *candidates, int n) {
+  const char *best = NULL;
+  int bd = 3; /* at most two edits, and fewer than half the word */
+  for (int i = 0; i < n; i++) {
+    int d = distance(word, candidates[i]);
+    if (d < bd && (size_t)d * 2 < strlen(candidates[i])) {
+      bd = d;
+      best = candidates[i];
+    }
+  }
+  return best;
+}
+
+/* "--partiton" -> "--partitions" among the long options. */
+static const char *suggest_option(const char *arg, const struct option *lo) {
+  const char *names[128];
+  int n = 0;
+  char word[64];
+  const char *eq = strchr(arg, '=');
+  size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+  if (strncmp(arg, "--", 2) != 0 || len - 2 >= sizeof word)
+    return NULL;
+  memcpy(word, arg + 2, len - 2);
+  word[len - 2] = '\0';
+  for (; lo->name && n < 128; lo++)
+    names[n++] = lo->name;
+  return cli_suggest(word, names, n);
+}
+
 /* ---- arguments ----------------------------------------------------------------- */
 
 static void print_help(const cli_spec_t *spec) {
@@ -206,8 +262,13 @@ bool cli_parse(const cli_spec_t *spec, int argc, char **argv, cli_opts_t *o, voi
       help = true;
     else if (ch == '?' && optopt)
       rc = cli_usage_error(o, "unknown option '-%c'", optopt);
-    else if (ch == '?')
-      rc = cli_usage_error(o, "unknown option '%s'", argv[optind - 1]);
+    else if (ch == '?') {
+      const char *s = suggest_option(argv[optind - 1], lo);
+      if (s)
+        rc = cli_usage_error(o, "unknown option '%s' (did you mean '--%s'?)", argv[optind - 1], s);
+      else
+        rc = cli_usage_error(o, "unknown option '%s'", argv[optind - 1]);
+    }
     else if (ch == ':')
       rc = cli_usage_error(o, "option '%s' needs a value", argv[optind - 1]);
     else {
@@ -256,7 +317,7 @@ const char *cli_hint(rd_kafka_resp_err_t err) {
   case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
     return "the partition count must be at least 1, and partitions can only be added";
   case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
-    return "the replication factor cannot exceed the number of brokers (`beck cluster info`)";
+    return "the replication factor cannot exceed the number of brokers; `beck cluster info` lists them";
   case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
     return "`beck topic describe TOPIC` lists the topic settings and their values";
   case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
@@ -276,9 +337,9 @@ const char *cli_hint(rd_kafka_resp_err_t err) {
   case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
   case RD_KAFKA_RESP_ERR__AUTHENTICATION:
   case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
-    return "check the credentials (-X sasl.username=... -X sasl.password=...)";
+    return "check the credentials: -X sasl.username=... -X sasl.password=...";
   case RD_KAFKA_RESP_ERR__SSL:
-    return "check the TLS settings (-X security.protocol=SSL -X ssl.ca.location=...)";
+    return "check the TLS settings: -X security.protocol=SSL -X ssl.ca.location=...";
   case RD_KAFKA_RESP_ERR__TIMED_OUT:
   case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
   case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
@@ -772,19 +833,33 @@ int cli_parse_position(const char *s, cli_position_t *pos, char *err, size_t err
 
 int cli_dispatch(const char *group, const char *summary, const beck_cli_command_t *subs, int argc, char **argv) {
   const char *sub = argc > 1 ? argv[1] : NULL;
-  bool help = sub == NULL || !strcmp(sub, "-h") || !strcmp(sub, "--help") || !strcmp(sub, "help");
-  if (!help)
+  bool help = sub && (!strcmp(sub, "-h") || !strcmp(sub, "--help") || !strcmp(sub, "help"));
+  if (sub && !help)
     for (const beck_cli_command_t *s = subs; s->name; s++)
       if (strcmp(s->name, sub) == 0)
         return s->run(argc - 1, argv + 1);
-  FILE *out = help && sub ? stdout : stderr;
-  if (!help)
-    fprintf(out, "beck %s: unknown subcommand '%s'\n\n", group, sub);
+  if (sub && !help) {
+    const char *names[32];
+    int n = 0;
+    for (const beck_cli_command_t *s = subs; s->name && n < 32; s++)
+      names[n++] = s->name;
+    const char *guess = cli_suggest(sub, names, n);
+    if (guess) {
+      fprintf(stderr, "beck %s: unknown subcommand '%s' (did you mean '%s'?)\n", group, sub, guess);
+    } else {
+      fprintf(stderr, "beck %s: unknown subcommand '%s': expected ", group, sub);
+      for (int i = 0; i < n; i++)
+        fprintf(stderr, "%s%s", names[i], i + 2 < n ? ", " : i + 1 < n ? " or " : "\n");
+    }
+    fprintf(stderr, "Run `beck %s --help` for the subcommands.\n", group);
+    return CLI_EXIT_USAGE;
+  }
+  FILE *out = help ? stdout : stderr;
   fprintf(out, "Usage: beck %s SUBCOMMAND [ARGS...]\n\n%s\n\nSubcommands:\n", group, summary);
   for (const beck_cli_command_t *s = subs; s->name; s++)
     fprintf(out, "  %-16s %s\n", s->name, s->summary);
   fprintf(out, "\nRun `beck %s SUBCOMMAND --help` for its options and examples.\n", group);
-  return help && sub ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+  return help ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
 
 json_t *cli_json_error(rd_kafka_resp_err_t err, const char *errstr) {

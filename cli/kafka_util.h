@@ -66,6 +66,10 @@ bool cli_parse(const cli_spec_t *spec, int argc, char **argv, cli_opts_t *o, voi
  * group's subcommands. Returns the exit status. */
 int cli_dispatch(const char *group, const char *summary, const beck_cli_command_t *subs, int argc, char **argv);
 
+/* The candidate closest to word within two edits ("craete" -> "create"), or
+ * NULL. Borrows everything; returns one of the candidates. */
+const char *cli_suggest(const char *word, const char *const *candidates, int n);
+
 /* Prints "beck CMD: MESSAGE\n" to stderr. */
 void cli_error(const cli_opts_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "beck CMD: MESSAGE\n" and a pointer to --help; returns -1 (for on_opt). */
