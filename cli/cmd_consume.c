@@ -345,8 +345,14 @@ static int assign_direct(cli_client_t *c, const consume_args_t *a, consume_state
     /* clamp into [start, end] of each partition */
     int64_t *lo = cli_xcalloc((size_t)l->cnt + 1, sizeof *lo), *hi = cli_xcalloc((size_t)l->cnt + 1, sizeof *hi);
     int w = cli_watermarks(c, l, lo, hi);
-    for (int i = 0; w == 0 && i < l->cnt; i++)
+    bool past_end = true;
+    for (int i = 0; w == 0 && i < l->cnt; i++) {
       l->elems[i].offset = from.value < lo[i] ? lo[i] : from.value > hi[i] ? hi[i] : from.value;
+      past_end &= from.value > hi[i];
+    }
+    if (w == 0 && past_end && from.value >= CLI_LOOKS_LIKE_MS)
+      cli_error(a->o, "note: offset %lld is past the end of every partition; for a time in ms, write @%lld",
+                (long long)from.value, (long long)from.value);
     beck_free(lo);
     beck_free(hi);
     if (w < 0)

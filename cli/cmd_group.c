@@ -729,8 +729,9 @@ static int group_reset(int argc, char **argv) {
     for (int i = 0; w == 0 && i < parts->cnt; i++) {
       int64_t v = to.value < lo[i] ? lo[i] : to.value > hi[i] ? hi[i] : to.value;
       if (v != to.value)
-        cli_error(&o, "note: %s-%d has offsets %lld..%lld; using %lld", parts->elems[i].topic,
-                  parts->elems[i].partition, (long long)lo[i], (long long)hi[i], (long long)v);
+        cli_error(&o, "note: %s-%d has offsets %lld..%lld; using %lld%s", parts->elems[i].topic,
+                  parts->elems[i].partition, (long long)lo[i], (long long)hi[i], (long long)v,
+                  to.value >= CLI_LOOKS_LIKE_MS ? " (for a time in ms, write --to @MS)" : "");
       parts->elems[i].offset = v;
     }
     beck_free(lo);

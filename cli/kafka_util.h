@@ -171,6 +171,10 @@ typedef struct cli_position {
   int64_t value; /* the offset, the count for TAIL, ms since the epoch for TIME */
 } cli_position_t;
 
+/* An offset this large is more likely a time in ms (1973 onwards) that
+ * lacks its '@': worth a note when it is past the end. */
+#define CLI_LOOKS_LIKE_MS INT64_C(100000000000)
+
 /* Parses a position; returns 0, or -1 with why in err. */
 int cli_parse_position(const char *s, cli_position_t *pos, char *err, size_t errlen);
 /* Sets the offset of every partition of parts to where pos points, as an

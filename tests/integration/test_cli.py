@@ -390,6 +390,21 @@ class CliTest(BrokerTestCase):
                                 for m in kj))
         self.assertEqual({m["topic"] for m in js}, {t})
 
+    def test_consume_json_keeps_binary_exact(self):
+        t = self.create_topic(self.topic_name(), 1)
+        self.produce(t, [{"value": b"\xff\x00\x01", "key": b"\xc3\xa9t\xc3\xa9", "headers": [("bin", b"\x80")]},
+                         {"value": None, "key": None}])
+        js = [json.loads(l) for l in self.beck("consume", t, "-e", "--json").out.splitlines()]
+        self.assertEqual(len(js), 2)
+        a, b = js
+        self.assertEqual((a["key"], a["value"], a["value_encoding"]), ("\u00e9t\u00e9", "/wAB", "base64"))
+        self.assertNotIn("key_encoding", a)
+        self.assertEqual(a["headers"], [{"key": "bin", "value": "gA==", "value_encoding": "base64"}])
+        self.assertEqual((b["key"], b["value"], b["headers"]), (None, None, []))
+        # raw bytes with a format
+        out = self.beck("consume", t, "-e", "-n", "1", "-f", "%K %V %v").stdout
+        self.assertEqual(out, b"5 3 \xff\x00\x01\n")
+
     def test_consume_positions_and_count(self):
         t = self.create_topic(self.topic_name(), 1)
         base = 1700000000000
