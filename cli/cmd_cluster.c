@@ -123,8 +123,8 @@ static int cluster_info(int argc, char **argv) {
       json_t *apis = json_array();
       for (int k = 0; k < n; k++) {
         const cli_api_version_t *v = &c.apis[start + k];
-        json_array_append_new(apis,
-                              json_pack("{s:s, s:i, s:i, s:i}", "api", v->name, "key", v->key, "min", v->min, "max", v->max));
+        json_array_append_new(
+            apis, json_pack("{s:s, s:i, s:i, s:i}", "api", v->name, "key", v->key, "min", v->min, "max", v->max));
       }
       json_object_set_new(b, "api_versions", n ? apis : (json_decref(apis), json_null()));
       json_array_append_new(ba, b);
@@ -132,7 +132,8 @@ static int cluster_info(int argc, char **argv) {
     json_object_set_new(top, "brokers", ba);
     json_object_set_new(top, "topics", json_integer(ntopics));
     json_object_set_new(top, "groups", ngroups >= 0 ? json_integer(ngroups) : json_null());
-    json_object_set_new(top, "client", json_pack("{s:s, s:s}", "beck", BECK_VERSION, "librdkafka", rd_kafka_version_str()));
+    json_object_set_new(top, "client",
+                        json_pack("{s:s, s:s}", "beck", BECK_VERSION, "librdkafka", rd_kafka_version_str()));
     if (cli_json_print(top, false) < 0)
       rc = CLI_EXIT_FAIL;
     json_decref(top);

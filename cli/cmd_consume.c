@@ -314,8 +314,8 @@ static int put_json(const rd_kafka_message_t *m) {
 /* ---- the command -------------------------------------------------------------- */
 
 /* Assigns the partitions of the topics directly at a.from. */
-static int assign_direct(cli_client_t *c, const consume_args_t *a, consume_state_t *s,
-                         const rd_kafka_metadata_t *md, char **topics, int ntopics) {
+static int assign_direct(cli_client_t *c, const consume_args_t *a, consume_state_t *s, const rd_kafka_metadata_t *md,
+                         char **topics, int ntopics) {
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
   int rc = -1;
   for (int i = 0; i < ntopics; i++) {
@@ -334,8 +334,8 @@ static int assign_direct(cli_client_t *c, const consume_args_t *a, consume_state
       for (int k = 0; k < t->partition_cnt; k++)
         found |= a->partitions[j] == t->partitions[k].id;
       if (!found) {
-        cli_error(a->o, "topic '%s' has %d partition%s (0..%d); there is no partition %d", t->topic,
-                  t->partition_cnt, t->partition_cnt == 1 ? "" : "s", t->partition_cnt - 1, a->partitions[j]);
+        cli_error(a->o, "topic '%s' has %d partition%s (0..%d); there is no partition %d", t->topic, t->partition_cnt,
+                  t->partition_cnt == 1 ? "" : "s", t->partition_cnt - 1, a->partitions[j]);
         goto out;
       }
     }
@@ -375,10 +375,10 @@ out:
 
 int cmd_consume(int argc, char **argv) {
   static const struct option longopts[] = {
-      {"group", required_argument, NULL, 'g'},   {"from", required_argument, NULL, OPT_FROM},
-      {"offset", required_argument, NULL, 'o'},  {"count", required_argument, NULL, 'n'},
-      {"format", required_argument, NULL, 'f'},  {"partition", required_argument, NULL, 'p'},
-      {"exit-at-end", no_argument, NULL, 'e'},   {NULL, 0, NULL, 0},
+      {"group", required_argument, NULL, 'g'},  {"from", required_argument, NULL, OPT_FROM},
+      {"offset", required_argument, NULL, 'o'}, {"count", required_argument, NULL, 'n'},
+      {"format", required_argument, NULL, 'f'}, {"partition", required_argument, NULL, 'p'},
+      {"exit-at-end", no_argument, NULL, 'e'},  {NULL, 0, NULL, 0},
   };
   static const cli_spec_t spec = {
       .cmd = "consume",

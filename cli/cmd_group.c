@@ -35,7 +35,7 @@ typedef struct assignment {
     char *topic;
     int32_t *partitions;
     int npartitions;
-  } *topics;
+  } * topics;
 } assignment_t;
 
 typedef struct reader {
@@ -629,8 +629,8 @@ static int reset_opt(void *ctx, int ch, const char *arg) {
 
 static int group_reset(int argc, char **argv) {
   static const struct option longopts[] = {
-      {"topic", required_argument, NULL, 't'},         {"partition", required_argument, NULL, 'p'},
-      {"to", required_argument, NULL, OPT_TO},         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+      {"topic", required_argument, NULL, 't'},           {"partition", required_argument, NULL, 'p'},
+      {"to", required_argument, NULL, OPT_TO},           {"dry-run", no_argument, NULL, OPT_DRY_RUN},
       {"all-topics", no_argument, NULL, OPT_ALL_TOPICS}, {NULL, 0, NULL, 0},
   };
   static const cli_spec_t spec = {
@@ -701,8 +701,8 @@ static int group_reset(int argc, char **argv) {
   }
   if (a.all_topics) {
     /* only the partitions of topics the group has an offset in */
-    rd_kafka_topic_partition_list_t *keep = rd_kafka_topic_partition_list_new(16), *keep_old =
-                                                                                  rd_kafka_topic_partition_list_new(16);
+    rd_kafka_topic_partition_list_t *keep = rd_kafka_topic_partition_list_new(16),
+                                    *keep_old = rd_kafka_topic_partition_list_new(16);
     for (int i = 0; i < old->cnt; i++) {
       bool topic_has_offset = false;
       for (int k = 0; k < old->cnt; k++)
@@ -724,7 +724,8 @@ static int group_reset(int argc, char **argv) {
   }
   cli_position_t to = a.to;
   if (to.kind == CLI_POS_OFFSET) {
-    int64_t *lo = cli_xcalloc((size_t)parts->cnt + 1, sizeof *lo), *hi = cli_xcalloc((size_t)parts->cnt + 1, sizeof *hi);
+    int64_t *lo = cli_xcalloc((size_t)parts->cnt + 1, sizeof *lo),
+            *hi = cli_xcalloc((size_t)parts->cnt + 1, sizeof *hi);
     int w = cli_watermarks(&c, parts, lo, hi);
     for (int i = 0; w == 0 && i < parts->cnt; i++) {
       int64_t v = to.value < lo[i] ? lo[i] : to.value > hi[i] ? hi[i] : to.value;
@@ -848,7 +849,8 @@ static int group_delete(int argc, char **argv) {
   rd_kafka_event_t *ev = cli_admin_wait(&c, q, "cannot delete groups");
   if (ev) {
     size_t cnt;
-    const rd_kafka_group_result_t **gr = rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev), &cnt);
+    const rd_kafka_group_result_t **gr =
+        rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev), &cnt);
     rc = CLI_EXIT_OK;
     json_t *arr = json_array();
     static const char *const hdr[] = {"GROUP", "STATUS"};
@@ -910,6 +912,6 @@ static const beck_cli_command_t group_commands[] = {
 };
 
 int cmd_group(int argc, char **argv) {
-  return cli_dispatch("group", "Lists, describes (with lag), resets and deletes consumer groups.", group_commands,
-                      argc, argv);
+  return cli_dispatch("group", "Lists, describes (with lag), resets and deletes consumer groups.", group_commands, argc,
+                      argv);
 }

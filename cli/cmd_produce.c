@@ -51,7 +51,7 @@ typedef struct produce_state {
   int64_t sent, acked, failed;
   rd_kafka_resp_err_t first_err;
   char first_errstr[512];
-  bool echo;         /* print each acknowledgement (stdin is a terminal) */
+  bool echo; /* print each acknowledgement (stdin is a terminal) */
   const char *topic;
 } produce_state_t;
 
@@ -228,10 +228,14 @@ static int print_summary(const cli_opts_t *o, const produce_state_t *s) {
 
 int cmd_produce(int argc, char **argv) {
   static const struct option longopts[] = {
-      {"file", required_argument, NULL, 'f'},      {"key", required_argument, NULL, 'k'},
-      {"key-separator", required_argument, NULL, 'K'}, {"header", required_argument, NULL, 'H'},
-      {"partition", required_argument, NULL, 'p'}, {"compression", required_argument, NULL, 'z'},
-      {"acks", required_argument, NULL, OPT_ACKS}, {"quiet", no_argument, NULL, 'q'},
+      {"file", required_argument, NULL, 'f'},
+      {"key", required_argument, NULL, 'k'},
+      {"key-separator", required_argument, NULL, 'K'},
+      {"header", required_argument, NULL, 'H'},
+      {"partition", required_argument, NULL, 'p'},
+      {"compression", required_argument, NULL, 'z'},
+      {"acks", required_argument, NULL, OPT_ACKS},
+      {"quiet", no_argument, NULL, 'q'},
       {NULL, 0, NULL, 0},
   };
   static const cli_spec_t spec = {

@@ -121,8 +121,8 @@ static int print_topic_results(const cli_opts_t *o, const rd_kafka_topic_result_
       json_object_set_new(t, "ok", json_boolean(rd_kafka_topic_result_error(tr[i]) == 0));
       if (extra_per_topic)
         json_object_update_new(t, extra_per_topic(name, arg));
-      json_object_set_new(t, "error",
-                          cli_json_error(rd_kafka_topic_result_error(tr[i]), rd_kafka_topic_result_error_string(tr[i])));
+      json_object_set_new(
+          t, "error", cli_json_error(rd_kafka_topic_result_error(tr[i]), rd_kafka_topic_result_error_string(tr[i])));
       json_array_append_new(arr, t);
     }
     json_t *top = json_object();
@@ -194,8 +194,10 @@ static int create_opt(void *ctx, int ch, const char *arg) {
 
 static int topic_create(int argc, char **argv) {
   static const struct option longopts[] = {
-      {"partitions", required_argument, NULL, 'p'}, {"replicas", required_argument, NULL, 'r'},
-      {"config", required_argument, NULL, 'c'},     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+      {"partitions", required_argument, NULL, 'p'},
+      {"replicas", required_argument, NULL, 'r'},
+      {"config", required_argument, NULL, 'c'},
+      {"dry-run", no_argument, NULL, OPT_DRY_RUN},
       {NULL, 0, NULL, 0},
   };
   static const cli_spec_t spec = {
@@ -266,7 +268,8 @@ static int topic_create(int argc, char **argv) {
   rd_kafka_queue_destroy(q);
   if (ev) {
     size_t cnt;
-    const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
+    const rd_kafka_topic_result_t **tr =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
     rc = print_topic_results(&o, tr, cnt, a.dry_run ? "OK (dry run, nothing created)" : "created", NULL, NULL);
     rd_kafka_event_destroy(ev);
   }
@@ -598,8 +601,8 @@ static int topic_describe(int argc, char **argv) {
   for (int i = 0; rc == CLI_EXIT_OK && i < n; i++) {
     /* partitions in id order (the metadata may list them in any order;
      * it is our copy, so sorting it in place is fine) */
-    qsort(((rd_kafka_metadata_topic_t *)ts[i])->partitions, (size_t)ts[i]->partition_cnt,
-          sizeof *ts[i]->partitions, cmp_md_partitions);
+    qsort(((rd_kafka_metadata_topic_t *)ts[i])->partitions, (size_t)ts[i]->partition_cnt, sizeof *ts[i]->partitions,
+          cmp_md_partitions);
     for (int k = 0; k < ts[i]->partition_cnt; k++)
       rd_kafka_topic_partition_list_add(parts, ts[i]->topic, ts[i]->partitions[k].id);
   }
@@ -730,7 +733,8 @@ static int topic_alter(int argc, char **argv) {
       rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(before), &nres);
   const rd_kafka_ConfigResource_t *old = find_resource(br, nres, topic);
   if (old == NULL || rd_kafka_ConfigResource_error(old)) {
-    cli_kafka_error(&o, "cannot read the topic's settings", old ? rd_kafka_ConfigResource_error(old) : RD_KAFKA_RESP_ERR__FAIL,
+    cli_kafka_error(&o, "cannot read the topic's settings",
+                    old ? rd_kafka_ConfigResource_error(old) : RD_KAFKA_RESP_ERR__FAIL,
                     old ? rd_kafka_ConfigResource_error_string(old) : NULL, NULL);
     goto out;
   }
@@ -879,7 +883,8 @@ static int topic_delete(int argc, char **argv) {
   int rc = CLI_EXIT_FAIL;
   if (ev) {
     size_t cnt;
-    const rd_kafka_topic_result_t **tr = rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &cnt);
+    const rd_kafka_topic_result_t **tr =
+        rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &cnt);
     rc = print_topic_results(&o, tr, cnt, "deleted", NULL, NULL);
     rd_kafka_event_destroy(ev);
   }

@@ -30,9 +30,9 @@
 enum { OPT_OUTPUT = 1001, OPT_JSON, OPT_TIMEOUT };
 
 static const struct option common_longopts[] = {
-    {"bootstrap", required_argument, NULL, 'b'},  {"output", required_argument, NULL, OPT_OUTPUT},
-    {"json", no_argument, NULL, OPT_JSON},        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"property", required_argument, NULL, 'X'},   {"help", no_argument, NULL, 'h'},
+    {"bootstrap", required_argument, NULL, 'b'}, {"output", required_argument, NULL, OPT_OUTPUT},
+    {"json", no_argument, NULL, OPT_JSON},       {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"property", required_argument, NULL, 'X'},  {"help", no_argument, NULL, 'h'},
 };
 #define NCOMMON (sizeof common_longopts / sizeof common_longopts[0])
 
@@ -268,8 +268,7 @@ bool cli_parse(const cli_spec_t *spec, int argc, char **argv, cli_opts_t *o, voi
         rc = cli_usage_error(o, "unknown option '%s' (did you mean '--%s'?)", argv[optind - 1], s);
       else
         rc = cli_usage_error(o, "unknown option '%s'", argv[optind - 1]);
-    }
-    else if (ch == ':')
+    } else if (ch == ':')
       rc = cli_usage_error(o, "option '%s' needs a value", argv[optind - 1]);
     else {
       int r = common_opt(o, ch, optarg);
@@ -462,7 +461,8 @@ int cli_client_open(cli_client_t *c, const cli_opts_t *o, rd_kafka_type_t type, 
     conf = rd_kafka_conf_new();
   const char *debug = NULL;
   if (conf_set(o, conf, "bootstrap.servers", o->bootstrap, false) < 0 ||
-      conf_set(o, conf, "client.id", "beck-cli", false) < 0 || conf_set(o, conf, "log.connection.close", "false", false) < 0)
+      conf_set(o, conf, "client.id", "beck-cli", false) < 0 ||
+      conf_set(o, conf, "log.connection.close", "false", false) < 0)
     goto fail;
   for (int i = 0; i < o->nprops; i++) {
     char *key;
@@ -608,8 +608,9 @@ const rd_kafka_metadata_topic_t *cli_md_require_topic(const cli_client_t *c, con
                                                       const char *topic) {
   const rd_kafka_metadata_topic_t *t = cli_md_topic(md, topic);
   if (t == NULL || t->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-    cli_error(c->opts, "topic '%s' does not exist (`beck topic list` shows the topics; `beck topic create %s` makes it)",
-              topic, topic);
+    cli_error(c->opts,
+              "topic '%s' does not exist (`beck topic list` shows the topics; `beck topic create %s` makes it)", topic,
+              topic);
     return NULL;
   }
   if (t->err) {

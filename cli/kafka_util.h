@@ -41,10 +41,10 @@ typedef struct cli_opts {
 /* One command's arguments: its usage text and its own options. The common
  * options (-b, --output, --json, --timeout, -X, -h) are added by cli_parse. */
 typedef struct cli_spec {
-  const char *cmd;              /* "topic create" */
-  const char *help;             /* "Usage: ..." lines, what it does, its own options; ends with '\n' */
-  const char *examples;         /* the "Examples:" block printed after the common options */
-  const char *shortopts;        /* the command's own short options ("" if none) */
+  const char *cmd;               /* "topic create" */
+  const char *help;              /* "Usage: ..." lines, what it does, its own options; ends with '\n' */
+  const char *examples;          /* the "Examples:" block printed after the common options */
+  const char *shortopts;         /* the command's own short options ("" if none) */
   const struct option *longopts; /* the command's own long options, {0}-terminated; may be NULL */
   /* Called for each of the command's own options; returns 0, or -1 after
    * printing what is wrong with the value. */
@@ -105,13 +105,13 @@ typedef struct cli_client {
   bool all_brokers_down;   /* error_cb saw _ALL_BROKERS_DOWN */
   rd_kafka_resp_err_t err; /* the last error error_cb saw, with its text */
   char errstr[512];
-  bool fatal;              /* a fatal error (idempotent producer) */
-  bool log_to_stderr;      /* -X debug=...: librdkafka's log goes to stderr */
-  bool capture_apis;       /* record the ApiVersions of each broker from the log */
+  bool fatal;         /* a fatal error (idempotent producer) */
+  bool log_to_stderr; /* -X debug=...: librdkafka's log goes to stderr */
+  bool capture_apis;  /* record the ApiVersions of each broker from the log */
   cli_api_version_t *apis;
   int napis, apis_cap;
-  pthread_mutex_t lock;    /* guards apis: the log callback runs on librdkafka's threads */
-  bool redirected;         /* the main queue goes to the consumer queue: no rd_kafka_poll() */
+  pthread_mutex_t lock; /* guards apis: the log callback runs on librdkafka's threads */
+  bool redirected;      /* the main queue goes to the consumer queue: no rd_kafka_poll() */
 } cli_client_t;
 
 /* Creates the librdkafka handle of the given type for o's cluster: bootstrap
