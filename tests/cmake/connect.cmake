@@ -35,3 +35,6 @@ add_dependencies(test_connect_file ${BECK_CONNECTORS})
 beck_unit_test(test_connect_worker unit/connect/test_worker.c 180 beck_connect beck_client)
 target_compile_definitions(test_connect_worker PRIVATE BECK_TEST_PLUGIN_DIR="${BECK_TEST_PLUGIN_DIR}")
 add_dependencies(test_connect_worker good_plugin)
+
+beck_unit_test(test_connect_sqlite unit/connect/test_sqlite_connectors.c 120 beck_connect_harness PkgConfig::SQLITE3)
+add_dependencies(test_connect_sqlite beck_connector_sqlite)

@@ -292,6 +292,31 @@ class RobustnessTest(BrokerTestCase):
         self.assertEqual(produce_raw(self.bootstrap, self.serve_topic, 0, batch, acks=2)[0], 21)
         self.assert_serving()
 
+    def test_deep_pipelining_is_answered_in_order(self):
+        # more requests than the broker keeps in flight per connection (it
+        # pauses reading and resumes), then a parked Fetch ahead of quick ones
+        s = self.connect()
+        n = 20000
+        frames = b"".join(Wire.request(18, i % 3, i, b"") for i in range(n))
+        sender = threading.Thread(target=self.send, args=(s, frames))
+        sender.start()
+        for i in range(n):
+            kind, data = self.outcome(s)
+            self.assertEqual(kind, ANSWERED)
+            self.assertEqual(struct.unpack_from(">ih", data), (i, 0))
+        sender.join()
+        empty = self.create_topic("robustness-pipeline", 1)
+        part = Wire.i32(0) + Wire.i64(0) + Wire.i32(1 << 20)
+        fetch = (Wire.i32(-1) + Wire.i32(300) + Wire.i32(1) + Wire.i32(1 << 20) + Wire.i8(0) +
+                 Wire.arr([empty], lambda t: Wire.s(t) + Wire.arr([part], lambda p: p)))
+        self.send(s, Wire.request(1, 4, 1000, fetch) + b"".join(Wire.request(18, 0, 1001 + i, b"") for i in range(100)))
+        cids = []
+        for i in range(101):
+            kind, data = self.outcome(s)
+            cids.append(struct.unpack_from(">i", data)[0])
+        self.assertEqual(cids, list(range(1000, 1101)))
+        self.assert_serving()
+
     def test_metadata_after_all_that(self):
         r = roundtrip(self.bootstrap, 3, 1, Wire.arr([self.serve_topic], Wire.s))
         brokers = r.arr(lambda r: (r.i32(), r.s(), r.i32(), r.s()))

@@ -1,0 +1,198 @@
+/* test_sqlite_connectors.c - connectors/sqlite driven through the host
+ * services: the sink writes exact rows, commits offsets with them, seeks
+ * there on restart and skips a replay; rejects rows that do not map or
+ * violate constraints; upserts on a key; the source reads rows as JSON and
+ * resumes after the last delivered row, in both modes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "tmpdir.h"
+
+/* Runs a query and returns its rows as "a|b|c\n" text (static buffer). */
+static const char *query(const char *db, const char *sql) {
+  static char out[8192];
+  out[0] = '\0';
+  sqlite3 *h;
+  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+  sqlite3_stmt *q;
+  if (sqlite3_prepare_v2(h, sql, -1, &q, NULL) != SQLITE_OK)
+    fail_msg("%s: %s", sql, sqlite3_errmsg(h));
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    for (int c = 0; c < sqlite3_column_count(q); c++) {
+      const char *v = (const char *)sqlite3_column_text(q, c);
+      size_t l = strlen(out);
+      snprintf(out + l, sizeof out - l, "%s%s", c ? "|" : "", v ? v : "NULL");
+    }
+    size_t l = strlen(out);
+    snprintf(out + l, sizeof out - l, "\n");
+  }
+  sqlite3_finalize(q);
+  sqlite3_close(h);
+  return out;
+}
+
+static void exec_sql(const char *db, const char *sql) {
+  sqlite3 *h;
+  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+  char *err = NULL;
+  if (sqlite3_exec(h, sql, NULL, NULL, &err) != SQLITE_OK)
+    fail_msg("%s: %s", sql, err);
+  sqlite3_close(h);
+}
+
+static void sqlite_sink_writes_rows_and_offsets_in_one_transaction(void **state) {
+  char *dir = beck_test_tmpdir("sqlite-sink");
+  char db[512];
+  snprintf(db, sizeof db, "%s/out.db", dir);
+  const char *kv[] = {"db.path", db, "table", "orders", "fields",
+                      "id:integer not null,customer:text=who.name,amount:real,paid:integer,pos:integer=@offset", NULL};
+  harness_t *h = harness_open("sqlite-sink", kv, NULL);
+  assert_int_equal(h->nseeks, 0);
+  const char *v1[] = {"{\"id\":1,\"who\":{\"name\":\"ann\"},\"amount\":9.5,\"paid\":true}",
+                      "not json",
+                      "{\"id\":2,\"who\":{\"name\":\"bob\"},\"amount\":1}",
+                      "{\"who\":{\"name\":\"nobody\"}}", /* id NOT NULL */
+                      NULL};
+  assert_int_equal(harness_put_values(h, "t", 10, v1), BECK_CONNECTOR_OK);
+  assert_int_equal(h->nrejected, 2);
+  assert_non_null(strstr(h->rejected[0], "11: value is not JSON"));
+  assert_non_null(strstr(h->rejected[1], "13: NOT NULL constraint failed: orders.id"));
+  /* nothing visible before flush (one open transaction) */
+  assert_string_equal(query(db, "SELECT count(*) FROM orders"), "0\n");
+  assert_int_equal(harness_flush(h), BECK_CONNECTOR_OK);
+  assert_string_equal(query(db, "SELECT id, customer, amount, paid, pos FROM orders ORDER BY id"),
+                      "1|ann|9.5|1|10\n2|bob|1.0|NULL|12\n");
+  assert_string_equal(query(db, "SELECT connector, topic, partition, next_offset FROM beck_connect_offsets"),
+                      "test|t|0|14\n");
+  assert_string_equal(query(db, "PRAGMA journal_mode"), "wal\n");
+  harness_close(h);
+
+  /* restart: seeks to 14; a replay of 12..15 writes only 14 and 15 */
+  h = harness_open("sqlite-sink", kv, NULL);
+  assert_int_equal(h->nseeks, 1);
+  assert_string_equal(h->seek_topic[0], "t");
+  assert_int_equal(h->seek_offset[0], 14);
+  const char *v2[] = {"{\"id\":2}", "{\"id\":3}", "{\"id\":4}", "{\"id\":5}", NULL};
+  assert_int_equal(harness_put_values(h, "t", 12, v2), BECK_CONNECTOR_OK);
+  harness_close(h); /* stop without flush: rolled back */
+  assert_string_equal(query(db, "SELECT count(*) FROM orders"), "2\n");
+  h = harness_open("sqlite-sink", kv, NULL);
+  assert_int_equal(harness_put_values(h, "t", 12, v2), BECK_CONNECTOR_OK);
+  assert_int_equal(harness_flush(h), BECK_CONNECTOR_OK);
+  assert_string_equal(query(db, "SELECT id, pos FROM orders ORDER BY pos"), "1|10\n2|12\n4|14\n5|15\n");
+  assert_string_equal(query(db, "SELECT next_offset FROM beck_connect_offsets"), "16\n");
+  harness_close(h);
+  beck_test_rmdir(dir);
+}
+
+static void sqlite_sink_upserts_on_key(void **state) {
+  char *dir = beck_test_tmpdir("sqlite-upsert");
+  char db[512];
+  snprintf(db, sizeof db, "%s/out.db", dir);
+  const char *kv[] = {"db.path", db, "table", "users", "fields", "id:integer,name,visits:integer", "mode", "upsert",
+                      "pk.fields", "id", NULL};
+  harness_t *h = harness_open("sqlite-sink", kv, NULL);
+  const char *v[] = {"{\"id\":1,\"name\":\"a\",\"visits\":1}", "{\"id\":2,\"name\":\"b\",\"visits\":1}",
+                     "{\"id\":1,\"name\":\"a2\",\"visits\":2}", NULL};
+  assert_int_equal(harness_put_values(h, "u", 0, v), BECK_CONNECTOR_OK);
+  assert_int_equal(harness_flush(h), BECK_CONNECTOR_OK);
+  assert_string_equal(query(db, "SELECT id, name, visits FROM users ORDER BY id"), "1|a2|2\n2|b|1\n");
+  harness_close(h);
+
+  char msg[512];
+  const char *bad[] = {"db.path", db, "table", "users", "mode", "upsert", NULL};
+  assert_null(harness_open_err("sqlite-sink", bad, NULL, msg, sizeof msg));
+  assert_non_null(strstr(msg, "mode=upsert needs pk.fields"));
+  const char *bad2[] = {"db.path", db, "table", "users", "fields", "id,name=@nope", NULL};
+  assert_null(harness_open_err("sqlite-sink", bad2, NULL, msg, sizeof msg));
+  assert_non_null(strstr(msg, "unknown source '@nope'"));
+  beck_test_rmdir(dir);
+}
+
+static void sqlite_source_reads_new_rows_and_resumes(void **state) {
+  char *dir = beck_test_tmpdir("sqlite-src");
+  char db[512];
+  snprintf(db, sizeof db, "%s/in.db", dir);
+  exec_sql(db, "PRAGMA journal_mode=WAL; CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT, n REAL);"
+               "INSERT INTO events (kind, n) VALUES ('a', 1.5), ('b', NULL), ('c', 3);");
+  harness_offsets_t offs = {0};
+  const char *kv[] = {"db.path", db, "table", "events", "incrementing.column", "id", "key.column", "kind",
+                      "poll.interval", "10ms", "batch.rows", "2", NULL};
+  harness_t *h = harness_open("sqlite-source", kv, &offs);
+  harness_poll_until(h, 2, 2000);
+  assert_int_equal(h->nrecs, 2); /* a page of two */
+  assert_string_equal(h->recs[0].value, "{\"id\":1,\"kind\":\"a\",\"n\":1.5}");
+  assert_string_equal(h->recs[0].key, "a");
+  assert_string_equal(h->recs[1].value, "{\"id\":2,\"kind\":\"b\",\"n\":null}");
+  assert_string_equal(offs.spart[0], "sqlite:events");
+  assert_string_equal(offs.soff[0], "2");
+  harness_close(h);
+
+  exec_sql(db, "INSERT INTO events (kind, n) VALUES ('d', 4);");
+  h = harness_open("sqlite-source", kv, &offs);
+  harness_poll_until(h, 2, 2000);
+  assert_int_equal(harness_poll(h, 100), BECK_CONNECTOR_OK);
+  assert_int_equal(h->nrecs, 2);
+  assert_string_equal(h->recs[0].value, "{\"id\":3,\"kind\":\"c\",\"n\":3.0}");
+  assert_string_equal(h->recs[1].value, "{\"id\":4,\"kind\":\"d\",\"n\":4.0}");
+  assert_string_equal(offs.soff[0], "4");
+  harness_close(h);
+  beck_test_rmdir(dir);
+}
+
+static void sqlite_source_timestamp_mode_orders_by_time_then_id(void **state) {
+  char *dir = beck_test_tmpdir("sqlite-ts");
+  char db[512];
+  snprintf(db, sizeof db, "%s/in.db", dir);
+  exec_sql(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, v TEXT);"
+               "INSERT INTO t VALUES (1, 200, 'x'), (2, 100, 'y'), (3, 200, 'z');");
+  harness_offsets_t offs = {0};
+  const char *kv[] = {"db.path", db, "table", "t", "incrementing.column", "id", "timestamp.column", "ts",
+                      "poll.interval", "10ms", NULL};
+  harness_t *h = harness_open("sqlite-source", kv, &offs);
+  harness_poll_until(h, 3, 2000);
+  assert_int_equal(h->nrecs, 3);
+  assert_string_equal(h->recs[0].value, "{\"id\":2,\"ts\":100,\"v\":\"y\"}");
+  assert_string_equal(h->recs[1].value, "{\"id\":1,\"ts\":200,\"v\":\"x\"}");
+  assert_string_equal(h->recs[2].value, "{\"id\":3,\"ts\":200,\"v\":\"z\"}");
+  assert_string_equal(offs.soff[0], "200|3");
+  harness_close(h);
+  /* same timestamp, higher id; and a later timestamp */
+  exec_sql(db, "INSERT INTO t VALUES (4, 200, 'w'), (5, 300, 'q');");
+  h = harness_open("sqlite-source", kv, &offs);
+  harness_poll_until(h, 2, 2000);
+  assert_int_equal(h->nrecs, 2);
+  assert_string_equal(h->recs[0].value, "{\"id\":4,\"ts\":200,\"v\":\"w\"}");
+  assert_string_equal(h->recs[1].value, "{\"id\":5,\"ts\":300,\"v\":\"q\"}");
+  harness_close(h);
+
+  /* a table that does not exist yet: the source waits */
+  const char *kw[] = {"db.path", db, "table", "later", "incrementing.column", "id", "poll.interval", "10ms", NULL};
+  h = harness_open("sqlite-source", kw, NULL);
+  assert_int_equal(harness_poll(h, 10), BECK_CONNECTOR_OK);
+  assert_int_equal(h->nrecs, 0);
+  exec_sql(db, "CREATE TABLE later (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO later (v) VALUES ('now');");
+  harness_poll_until(h, 1, 2000);
+  assert_string_equal(h->recs[0].value, "{\"id\":1,\"v\":\"now\"}");
+  harness_close(h);
+  beck_test_rmdir(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(sqlite_sink_writes_rows_and_offsets_in_one_transaction),
+      cmocka_unit_test(sqlite_sink_upserts_on_key),
+      cmocka_unit_test(sqlite_source_reads_new_rows_and_resumes),
+      cmocka_unit_test(sqlite_source_timestamp_mode_orders_by_time_then_id),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
