@@ -504,7 +504,7 @@ def _varint(n):
         n >>= 7
 
 
-def record_batch(values, producer_id=-1, epoch=-1, base_sequence=-1, timestamp=None):
+def record_batch(values, producer_id=-1, epoch=-1, base_sequence=-1, timestamp=None, leader_epoch=0):
     """An uncompressed RecordBatch v2 of values (bytes, no key, no headers),
     as a producer sends it (BaseOffset 0). Timestamp: now by default (the
     broker rebuilds producer state only from the recent log tail)."""
@@ -517,7 +517,7 @@ def record_batch(values, producer_id=-1, epoch=-1, base_sequence=-1, timestamp=N
     after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, timestamp, timestamp, producer_id, epoch,
                             base_sequence, len(values)) + recs
     crc = crc32c(after_crc)
-    tail = struct.pack(">ibI", 0, 2, crc) + after_crc  # leader epoch, magic, crc
+    tail = struct.pack(">ibI", leader_epoch, 2, crc) + after_crc  # leader epoch (outside the crc), magic, crc
     return struct.pack(">qi", 0, len(tail)) + tail
 
 

@@ -103,6 +103,34 @@ class AdminTest(BrokerTestCase):
             c.close()
         self.assertNotIn(name, self.admin().list_topics(timeout=10).topics)
 
+    def test_api_versions_v3_with_null_and_empty_client_id(self):
+        # librdkafka's first request: flexible header v2 (client id still an
+        # INT16 string, then a tag buffer), reply in header v0 (KIP-511)
+        body = b"\x0blibrdkafka\x062.0.2\x00"  # compact strings + empty tag buffer
+        want = {0: (0, 7), 1: (4, 11), 2: (1, 3), 3: (0, 6), 8: (2, 7), 9: (1, 5), 10: (0, 2), 11: (0, 5),
+                12: (0, 3), 13: (0, 3), 14: (0, 3), 15: (0, 4), 16: (0, 2), 18: (0, 3), 19: (0, 4), 20: (0, 3),
+                21: (0, 1), 22: (0, 1), 32: (0, 2)}
+        for client_id in (None, "", "rdkafka"):
+            hdr = struct.pack(">hhi", 18, 3, 99) + Wire.s(client_id) + b"\x00"
+            host, port = self.bootstrap.rsplit(":", 1)
+            with socket.create_connection((host, int(port)), timeout=10) as s:
+                s.sendall(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
+                data = recv_exact(s, struct.unpack(">i", recv_exact(s, 4))[0])
+            cid, err, n = struct.unpack_from(">ihB", data)
+            self.assertEqual((cid, err), (99, 0), client_id)
+            self.assertLess(n, 128)  # one-byte varint: N + 1 entries
+            keys = {}
+            for i in range(n - 1):
+                k, lo, hi, tags = struct.unpack_from(">hhhB", data, 7 + 7 * i)
+                self.assertEqual(tags, 0)
+                keys[k] = (lo, hi)
+            end = 7 + 7 * (n - 1)
+            self.assertEqual(data[end:], b"\x00\x00\x00\x00\x00")  # throttle 0, no tags
+            for k, v in want.items():
+                # Produce from v0: librdkafka <= 2.11 compresses only then (KAFKA-18659)
+                self.assertEqual(keys.get(k), v, "api key %d" % k)
+            self.assertNotIn(23, keys)  # OffsetForLeaderEpoch: no epoch history
+
     # ---- create / describe ---------------------------------------------------
 
     def test_create_topic_with_partitions_and_configs_then_describe(self):

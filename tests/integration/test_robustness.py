@@ -149,6 +149,13 @@ class RobustnessTest(BrokerTestCase):
             self.assertEqual(self.outcome(s)[0], CLOSED, frame[:16].hex())
             self.assert_serving()
 
+    def test_any_partition_leader_epoch_in_a_produced_batch_is_accepted(self):
+        # reference §7.1 item 17: librdkafka sends 0, others -1
+        for epoch in (-1, 0, 12345, -2 ** 31):
+            err, base = produce_raw(self.bootstrap, self.serve_topic, 0, record_batch([b"e"], leader_epoch=epoch))
+            self.assertEqual(err, 0, epoch)
+        self.assert_serving()
+
     def test_produce_with_corrupt_records_is_answered_with_an_error(self):
         batch = record_batch([b"fine"])
         cases = [batch[:40], batch[:-3], batch[:8] + struct.pack(">i", 2 ** 31 - 1) + batch[12:],
