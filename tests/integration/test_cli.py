@@ -361,6 +361,25 @@ class CliTest(BrokerTestCase):
         self.assertTrue(err.endswith(b"\r\x1b[K"), "the meter erases itself: %r" % err[-40:])
         self.assertEqual(self.watermarks(t, [0])[0], (0, 6600))
 
+    def test_produce_from_a_terminal_acknowledges_each_line(self):
+        t = self.create_topic(self.topic_name())
+        master, slave = pty.openpty()
+        p = subprocess.Popen([beck_bin(), "produce", t, "-b", self.bootstrap, "-K", ":"], stdin=slave,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        os.close(slave)
+        os.write(master, b"k1:first\n")
+        line = p.stdout.readline()
+        self.assertEqual(line, b"acknowledged: partition 0 offset 0\n")  # before the next line is typed
+        os.write(master, b"k2:second\n\x04")  # Ctrl-D ends the input
+        out, err = p.communicate(timeout=30)
+        p.stdout.close()
+        os.close(master)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(out.decode().splitlines()[:2],
+                         ["acknowledged: partition 0 offset 1", "2 records acknowledged by %s" % t])
+        self.assertEqual([(m["key"], m["payload"]) for m in self.kcat_consume_json(t)],
+                         [("k1", "first"), ("k2", "second")])
+
     # ---- consume -------------------------------------------------------------
 
     def kcat_produce(self, topic, lines, *args):
