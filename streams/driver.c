@@ -44,56 +44,6 @@ struct beck_test_driver {
   int ncursors;
 };
 
-static beck_err_t create(beck_test_driver_t *d, const char *topic, int32_t parts, bool compact, beck_error_t *e) {
-  return d->io->vt->create_topic(d->io, topic, parts, compact, e);
-}
-
-/* Creates every topic the topology reads or writes and checks that each
- * sub-topology's inputs are co-partitioned. */
-static beck_err_t create_topics(beck_test_driver_t *d, beck_error_t *e) {
-  beck_topology_t *t = d->topo;
-  for (int i = 0; i < t->nnodes; i++) {
-    beck_stream_t *s = t->nodes[i];
-    if ((s->op == BECK__OP_SOURCE && !s->repartition) || s->op == BECK__OP_TABLE_SOURCE)
-      if (create(d, s->topic, d->partitions, s->op == BECK__OP_TABLE_SOURCE, e) != BECK_ERR_OK)
-        return e->code;
-  }
-  for (int c = 0; c < t->nsubs; c++) {
-    beck__subtopo_t *sub = &t->subs[c];
-    int32_t p = 0;
-    for (int i = 0; i < sub->nnodes; i++) {
-      beck_stream_t *s = sub->nodes[i];
-      if (s->op != BECK__OP_SOURCE && s->op != BECK__OP_TABLE_SOURCE)
-        continue;
-      int32_t n;
-      beck_err_t rc = d->io->vt->partitions(d->io, s->topic, &n, e);
-      if (rc != BECK_ERR_OK)
-        return beck_error_wrap(e, "source '%s'", s->name);
-      if (p != 0 && n != p)
-        return beck_error_set(e, BECK_ERR_INVAL,
-                              "sub-topology %d: inputs are not co-partitioned (topic %s has %d partitions, another %d)",
-                              c, s->topic, (int)n, (int)p);
-      p = n;
-    }
-    sub->partitions = p ? p : d->partitions;
-    for (int i = 0; i < sub->nnodes; i++) {
-      beck_stream_t *s = sub->nodes[i];
-      char cl[512];
-      beck_err_t rc = BECK_ERR_OK;
-      if (s->op == BECK__OP_SINK)
-        rc = create(d, s->topic, s->repartition || s->sink_partitions <= 0 ? sub->partitions : s->sink_partitions,
-                    false, e);
-      if (rc == BECK_ERR_OK && s->has_store && !s->store.no_changelog) {
-        beck__topic_name(t, s, "changelog", cl, sizeof cl);
-        rc = create(d, cl, sub->partitions, true, e);
-      }
-      if (rc != BECK_ERR_OK)
-        return rc;
-    }
-  }
-  return BECK_ERR_OK;
-}
-
 static void close_tasks(beck_test_driver_t *d) {
   for (int i = 0; i < d->ntasks; i++)
     beck__task_close(d->tasks[i]);
@@ -156,7 +106,7 @@ beck_err_t beck_test_driver_new(beck_topology_t *t, const beck_test_driver_confi
   if (rc == BECK_ERR_OK)
     rc = beck__io_mem_new(&d->io, e);
   if (rc == BECK_ERR_OK)
-    rc = create_topics(d, e);
+    rc = beck__topics_setup(t, d->io, d->partitions, e);
   if (rc == BECK_ERR_OK)
     rc = open_tasks(d, e);
   if (rc != BECK_ERR_OK) {
@@ -300,26 +250,7 @@ int64_t beck_test_driver_topic_size(beck_test_driver_t *d, const char *topic) {
 }
 
 int64_t beck_test_driver_metric(beck_test_driver_t *d, const char *node, const char *metric) {
-  beck_stream_t *s = beck_topology_node(d->topo, node);
-  if (s == NULL)
-    return -1;
-  int64_t total = 0;
-  for (int i = 0; i < d->ntasks; i++) {
-    beck__nrt_t *n = beck__task_node(d->tasks[i], s);
-    if (n == NULL)
-      continue;
-    if (strcmp(metric, "late") == 0)
-      total += n->m_late;
-    else if (strcmp(metric, "skipped") == 0)
-      total += n->m_skipped;
-    else if (strcmp(metric, "processed") == 0)
-      total += n->m_processed;
-    else if (strcmp(metric, "restored") == 0)
-      total += n->store ? n->store->m_restored : 0;
-    else
-      return -1;
-  }
-  return total;
+  return beck__tasks_metric(d->topo, d->tasks, d->ntasks, node, metric);
 }
 
 static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) { return remove(p); }

@@ -8,8 +8,8 @@
  *   io        beck__io_t: the few log operations a task needs (create topic,
  *             partitions, produce, fetch, watermarks, commit offsets). Two
  *             implementations: io_mem.c (an in-memory log, used by the test
- *             driver) and, once the log client lands, io_client.c (embedded
- *             or remote beck_client_t). Tasks never see which one.
+ *             driver) and io_client.c (the embedded or remote log client,
+ *             used by the runtime). Tasks never see which one.
  *   stores    beck__kv_t: an ordered byte map with timestamps (store_mem.c
  *             over a skip list, store_sqlite.c over a sqlite3 table). A
  *             beck__store_t (store.c) wraps one: it logs every write to the
@@ -171,6 +171,11 @@ struct beck_topology {
  * topics are cut), numbered so that a sub-topology comes after every one that
  * feeds it. Idempotent; freezes the topology (builder calls fail after). */
 beck_err_t beck__topology_compile(beck_topology_t *t, beck_error_t *e);
+/* Creates the topics a topology writes (repartition, changelog, output)
+ * and sets every sub-topology's partition count from its inputs, checking
+ * co-partitioning (topics.c). create_inputs > 0 also creates missing input
+ * topics with that many partitions (the test driver). */
+beck_err_t beck__topics_setup(beck_topology_t *t, beck__io_t *io, int32_t create_inputs, beck_error_t *e);
 /* "<app_id>-<node>-changelog" etc. into buf (NUL-terminated, truncated). */
 void beck__topic_name(const beck_topology_t *t, const beck_stream_t *s, const char *suffix, char *buf, size_t n);
 /* True when the node keeps a store (table sources, aggregations,
@@ -397,7 +402,7 @@ beck_err_t beck__store_commit(beck__store_t *st, bool checkpoint, beck_error_t *
 /* Closes without committing (pending writes are dropped). */
 void beck__store_close(beck__store_t *st);
 
-/* ---- the log interface (io_mem.c; io_client.c later) --------------------- */
+/* ---- the log interface (io_mem.c, io_client.c) -------------------------- */
 
 typedef struct beck__io_vt {
   /* Creates topic when missing (partitions; compact = cleanup.policy=compact).
@@ -429,6 +434,9 @@ struct beck__io {
 };
 
 beck_err_t beck__io_mem_new(beck__io_t **out, beck_error_t *e);
+/* Over a log client (borrowed: it must outlive the io). */
+struct beck_client;
+beck_err_t beck__io_client_new(struct beck_client *c, beck__io_t **out, beck_error_t *e);
 /* In-memory log only: the record at offset (borrowed), or NULL. */
 const beck_srec_t *beck__io_mem_record(beck__io_t *io, const char *topic, int32_t partition, int64_t offset);
 
@@ -484,6 +492,9 @@ beck_err_t beck__task_commit(beck__task_t *task, bool checkpoint, beck_error_t *
 /* Closes without committing: anything not committed is dropped, as in a
  * crash. Commit first for a clean close. NULL is ok. */
 void beck__task_close(beck__task_t *task);
+/* Counter `metric` ("late", "skipped", "processed", "restored") of node
+ * `node` summed over tasks; -1 for an unknown node or metric. */
+int64_t beck__tasks_metric(beck_topology_t *t, beck__task_t **tasks, int ntasks, const char *node, const char *metric);
 /* The instance of node s in this task, or NULL. */
 beck__nrt_t *beck__task_node(beck__task_t *task, const beck_stream_t *s);
 

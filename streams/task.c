@@ -256,3 +256,26 @@ void beck__task_close(beck__task_t *task) {
   beck_arena_destroy(&task->arena);
   beck_free(task);
 }
+
+int64_t beck__tasks_metric(beck_topology_t *t, beck__task_t **tasks, int ntasks, const char *node, const char *metric) {
+  beck_stream_t *s = beck_topology_node(t, node);
+  if (s == NULL)
+    return -1;
+  int64_t total = 0;
+  for (int i = 0; i < ntasks; i++) {
+    beck__nrt_t *n = beck__task_node(tasks[i], s);
+    if (n == NULL)
+      continue;
+    if (strcmp(metric, "late") == 0)
+      total += n->m_late;
+    else if (strcmp(metric, "skipped") == 0)
+      total += n->m_skipped;
+    else if (strcmp(metric, "processed") == 0)
+      total += n->m_processed;
+    else if (strcmp(metric, "restored") == 0)
+      total += n->store ? n->store->m_restored : 0;
+    else
+      return -1;
+  }
+  return total;
+}

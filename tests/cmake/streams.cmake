@@ -5,3 +5,4 @@ beck_unit_test(test_streams_aggregate unit/streams/test_aggregate.c 60 beck_stre
 beck_unit_test(test_streams_window unit/streams/test_window.c 60 beck_streams)
 beck_unit_test(test_streams_store unit/streams/test_store.c 120 beck_streams)
 beck_unit_test(test_streams_join unit/streams/test_join.c 60 beck_streams)
+beck_unit_test(test_streams_runtime unit/streams/test_runtime.c 120 beck_streams)

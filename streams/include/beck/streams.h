@@ -387,6 +387,57 @@ typedef struct beck_join_opts {
 BECK_STREAMS_API beck_stream_t *beck_stream_join(beck_stream_t *left, beck_stream_t *right, const char *name,
                                                  beck_joiner_fn joiner, void *ud, const beck_join_opts_t *opts);
 
+/* ---- running a topology ---------------------------------------------------- */
+
+/* The runtime runs a topology's tasks over the log client (core/client:
+ * embedded over a data directory, or remote through librdkafka): one task
+ * per sub-topology and input partition (co-partitioned inputs share a
+ * task), spread over a small thread pool.
+ *
+ * Guarantee: at-least-once. A task commits (every commit_interval_ms, and
+ * when it runs out of input) in this order: its outputs are produced and
+ * acknowledged (acks=all), its state stores' changelog records are produced
+ * and acknowledged and the local stores checkpointed, and only then are
+ * its input offsets committed (consumer group = app id). After a crash the
+ * input since the last commit is processed again: outputs and changelog
+ * updates of that stretch may appear twice (so aggregates may count those
+ * records twice); nothing acknowledged is lost. */
+struct beck_client;
+typedef struct beck_streams beck_streams_t;
+
+typedef struct beck_streams_config {
+  const char *state_dir;       /* root of sqlite stores; NULL when the topology has none */
+  int threads;                 /* task threads for beck_streams_start(); 0 = 2 */
+  int64_t commit_interval_ms;  /* 0 = 1000 */
+  int store_checkpoint_every;  /* local store commits per task commit; 0 = 1 */
+  size_t max_batch;            /* records per input fetch; 0 = 1024 */
+} beck_streams_config_t;
+
+/* Prepares a topology to run over client (borrowed; it must outlive the
+ * runtime): checks it, creates the repartition, changelog and missing
+ * output topics, creates every task and restores its state stores. Input
+ * topics must exist. Nothing runs until run_until_idle() or start(). */
+BECK_STREAMS_API beck_err_t beck_streams_new(beck_topology_t *t, struct beck_client *client,
+                                             const beck_streams_config_t *cfg, beck_streams_t **out, beck_error_t *e);
+/* Processes, on the calling thread, everything its inputs hold (including
+ * what its repartition topics receive meanwhile), committing as it goes;
+ * returns when no task can read anything more. Not while started. */
+BECK_STREAMS_API beck_err_t beck_streams_run_until_idle(beck_streams_t *s, beck_error_t *e);
+/* Pushes watermark t to every operator (closing windows), then commits.
+ * For the end of a bounded input: advance to INT64_MAX. Not while started. */
+BECK_STREAMS_API beck_err_t beck_streams_advance(beck_streams_t *s, int64_t t, beck_error_t *e);
+/* Starts the task threads; they run until stop() or a task fails. */
+BECK_STREAMS_API beck_err_t beck_streams_start(beck_streams_t *s, beck_error_t *e);
+/* Stops the threads; each commits its tasks first. Returns the first task
+ * failure, if any (the runtime then stopped by itself). */
+BECK_STREAMS_API beck_err_t beck_streams_stop(beck_streams_t *s, beck_error_t *e);
+/* Closes the tasks without committing (stop first for a clean shutdown).
+ * NULL is ok. */
+BECK_STREAMS_API void beck_streams_destroy(beck_streams_t *s);
+/* A node's counter summed over tasks, as beck_test_driver_metric(). Exact
+ * only while not started. */
+BECK_STREAMS_API int64_t beck_streams_metric(beck_streams_t *s, const char *node, const char *metric);
+
 /* ---- test driver --------------------------------------------------------- */
 
 /* The deterministic test driver runs a topology in-process over an

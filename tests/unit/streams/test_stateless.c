@@ -379,6 +379,33 @@ static void sink_partitions_by_key_like_kafka(void **state) {
   beck_topology_destroy(t);
 }
 
+static void large_outputs_reach_the_sink_in_order(void **state) {
+  beck_topology_t *t = beck_topology_new("app");
+  beck_stream_t *in = beck_topology_stream(t, "in", "input", NULL);
+  beck_stream_to(beck_stream_flat_map(in, "split", split_commas, NULL), "out", "output", NULL);
+  beck_test_driver_t *d = st_driver(t, 0, NULL);
+  beck_error_t e;
+  enum { N = 12000 };
+  static beck_srec_t recs[N];
+  static char vals[N][24];
+  for (int i = 0; i < N; i++) {
+    snprintf(vals[i], sizeof vals[i], "%d,%d", 2 * i, 2 * i + 1);
+    recs[i] = R("k", vals[i], i);
+  }
+  ST_OK(e, beck_test_driver_pipe(d, "input", recs, N, &e));
+  assert_int_equal(beck_test_driver_topic_size(d, "output"), 2 * N);
+  beck_srec_t r;
+  for (int i = 0; i < 2 * N; i++) {
+    assert_int_equal(beck_test_driver_read(d, "output", &r, NULL), 1);
+    char want[16];
+    int n = snprintf(want, sizeof want, "%d", i);
+    assert_int_equal(r.value.len, n);
+    assert_memory_equal(r.value.ptr, want, (size_t)n);
+  }
+  beck_test_driver_destroy(d);
+  beck_topology_destroy(t);
+}
+
 static void callback_error_fails_with_context(void **state) {
   beck_topology_t *t = beck_topology_new("app");
   beck_stream_t *in = beck_topology_stream(t, "in", "input", NULL);
@@ -502,6 +529,7 @@ int main(void) {
       cmocka_unit_test(headers_and_null_keys_pass_through_to_the_sink),
       cmocka_unit_test(time_extractor_sets_event_time),
       cmocka_unit_test(sink_partitions_by_key_like_kafka),
+      cmocka_unit_test(large_outputs_reach_the_sink_in_order),
       cmocka_unit_test(callback_error_fails_with_context),
       cmocka_unit_test(skip_policy_drops_and_counts_failing_records),
       cmocka_unit_test(builder_rejects_bad_steps_with_a_clear_first_error),

@@ -1,0 +1,317 @@
+/* test_runtime.c - streams/: the runtime over the real log client
+ * (embedded, over a temporary data directory): tasks per input partition,
+ * repartition topics, sqlite stores, at-least-once commits (offsets
+ * committed only after outputs and state), restart from committed state,
+ * the thread pool, bounded input closed with a final watermark. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "beck/streams.h"
+#include "client/client.h"
+#include "streams_test.h"
+#include "tmpdir.h"
+
+typedef struct fx {
+  char *dir;
+  char data[1024], state[1024];
+  beck_client_t *c;
+} fx_t;
+
+static int setup(void **state) {
+  fx_t *f = calloc(1, sizeof *f);
+  f->dir = beck_test_tmpdir("streams-rt");
+  snprintf(f->data, sizeof f->data, "%s/data", f->dir);
+  snprintf(f->state, sizeof f->state, "%s/state", f->dir);
+  beck_error_t e;
+  ST_OK(e, beck_client_open_embedded(f->data, &f->c, &e));
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fx_t *f = *state;
+  beck_client_close(f->c);
+  beck_test_rmdir(f->dir);
+  free(f);
+  return 0;
+}
+
+static void create(fx_t *f, const char *topic, int32_t parts) {
+  beck_error_t e;
+  ST_OK(e, beck_client_create_topic(f->c, topic, parts, NULL, NULL, 0, false, &e));
+}
+
+/* Produces n records key "k<i % keys>", value "<i>", timestamp ts0 + i. */
+static void produce(fx_t *f, const char *topic, int from, int n, int keys) {
+  beck_client_record_t *r = calloc((size_t)n, sizeof *r);
+  char (*kb)[16] = calloc((size_t)n, 16), (*vb)[16] = calloc((size_t)n, 16);
+  for (int i = 0; i < n; i++) {
+    int x = from + i;
+    int kl = snprintf(kb[i], 16, "k%d", x % keys), vl = snprintf(vb[i], 16, "%d", x);
+    r[i].partition = BECK_CLIENT_PARTITION_ANY;
+    r[i].timestamp = 1000 + x;
+    r[i].key = beck_nstr(kb[i], kl);
+    r[i].value = beck_nstr(vb[i], vl);
+  }
+  beck_error_t e;
+  ST_OK(e, beck_client_produce(f->c, topic, r, n, NULL, NULL, &e));
+  free(r);
+  free(kb);
+  free(vb);
+}
+
+/* Everything in topic: the latest value per key (text "key=value;" sorted
+ * by key) and the record count. */
+typedef struct latest {
+  char keys[64][32];
+  char vals[64][32];
+  int n;
+  int64_t records;
+} latest_t;
+
+static int on_rec(void *arg, const char *topic, int32_t partition, const beck_record_t *r) {
+  latest_t *l = arg;
+  char k[32], v[32];
+  snprintf(k, sizeof k, "%.*s", r->key.len < 0 ? 4 : (int)r->key.len, r->key.len < 0 ? "null" : (const char *)r->key.ptr);
+  snprintf(v, sizeof v, "%.*s", r->value.len < 0 ? 4 : (int)r->value.len,
+           r->value.len < 0 ? "null" : (const char *)r->value.ptr);
+  int i = 0;
+  while (i < l->n && strcmp(l->keys[i], k) != 0)
+    i++;
+  if (i == l->n) {
+    strcpy(l->keys[l->n++], k);
+  }
+  strcpy(l->vals[i], v);
+  l->records++;
+  return 0;
+}
+
+static const char *latest(fx_t *f, const char *topic, int64_t *records) {
+  static latest_t l;
+  static char out[4096];
+  memset(&l, 0, sizeof l);
+  int32_t parts;
+  beck_error_t e;
+  ST_OK(e, beck_client_partitions(f->c, topic, &parts, &e));
+  for (int32_t p = 0; p < parts; p++) {
+    int64_t off = 0, start, high;
+    ST_OK(e, beck_client_watermarks(f->c, topic, p, &start, &high, &e));
+    while (off < high)
+      ST_OK(e, beck_client_fetch(f->c, topic, p, off, 1 << 20, 0, on_rec, &l, &off, &e));
+  }
+  /* sort by key */
+  for (int i = 1; i < l.n; i++)
+    for (int j = i; j > 0 && strcmp(l.keys[j - 1], l.keys[j]) > 0; j--) {
+      char t[32];
+      strcpy(t, l.keys[j]), strcpy(l.keys[j], l.keys[j - 1]), strcpy(l.keys[j - 1], t);
+      strcpy(t, l.vals[j]), strcpy(l.vals[j], l.vals[j - 1]), strcpy(l.vals[j - 1], t);
+    }
+  char *o = out;
+  *o = '\0';
+  for (int i = 0; i < l.n; i++)
+    o += sprintf(o, "%s=%s;", l.keys[i], l.vals[i]);
+  if (records != NULL)
+    *records = l.records;
+  return out;
+}
+
+/* Every input partition's committed offset (group app) equals its end. */
+static void assert_all_committed(fx_t *f, const char *topic) {
+  int32_t parts;
+  beck_error_t e;
+  ST_OK(e, beck_client_partitions(f->c, topic, &parts, &e));
+  for (int32_t p = 0; p < parts; p++) {
+    int64_t start, high, committed;
+    ST_OK(e, beck_client_watermarks(f->c, topic, p, &start, &high, &e));
+    ST_OK(e, beck_client_committed(f->c, "app", topic, p, &committed, &e));
+    assert_int_equal(committed < 0 ? 0 : committed, high); /* an empty partition needs no commit */
+  }
+}
+
+static beck_topology_t *count_topology(beck_store_kind_t kind) {
+  beck_topology_t *t = beck_topology_new("app");
+  beck_agg_opts_t o = {.store = {.kind = kind}};
+  beck_stream_t *g = beck_stream_group_by_key(beck_topology_stream(t, "in", "input", NULL), "g");
+  beck_stream_to(beck_stream_to_stream(beck_stream_count(g, "counts", &o), "ch"), "out", "counts", NULL);
+  return t;
+}
+
+static beck_streams_t *runtime(fx_t *f, beck_topology_t *t) {
+  beck_streams_config_t cfg = {.state_dir = f->state, .threads = 2, .commit_interval_ms = 50};
+  beck_streams_t *s = NULL;
+  beck_error_t e;
+  ST_OK(e, beck_streams_new(t, f->c, &cfg, &s, &e));
+  return s;
+}
+
+static void counts_over_the_embedded_log_and_commits_inputs(void **state) {
+  fx_t *f = *state;
+  create(f, "input", 3);
+  produce(f, "input", 0, 300, 4);
+  beck_topology_t *t = count_topology(BECK_STORE_MEMORY);
+  beck_streams_t *s = runtime(f, t);
+  beck_error_t e;
+  ST_OK(e, beck_streams_run_until_idle(s, &e));
+  int64_t n;
+  assert_string_equal(latest(f, "counts", &n), "k0=75;k1=75;k2=75;k3=75;");
+  assert_int_equal(n, 300);
+  assert_all_committed(f, "input");
+  /* the changelog holds every update; the output topic was created like the input */
+  int32_t parts;
+  ST_OK(e, beck_client_partitions(f->c, "app-counts-changelog", &parts, &e));
+  assert_int_equal(parts, 3);
+  ST_OK(e, beck_client_partitions(f->c, "counts", &parts, &e));
+  assert_int_equal(parts, 3);
+  beck_streams_destroy(s);
+  beck_topology_destroy(t);
+}
+
+static void restart_resumes_from_committed_offsets_and_restored_state(void **state) {
+  fx_t *f = *state;
+  create(f, "input", 2);
+  produce(f, "input", 0, 100, 5);
+  beck_topology_t *t = count_topology(BECK_STORE_SQLITE);
+  beck_streams_t *s = runtime(f, t);
+  beck_error_t e;
+  ST_OK(e, beck_streams_run_until_idle(s, &e));
+  beck_streams_destroy(s);
+  beck_topology_destroy(t);
+  assert_string_equal(latest(f, "counts", NULL), "k0=20;k1=20;k2=20;k3=20;k4=20;");
+
+  produce(f, "input", 100, 50, 5);
+  t = count_topology(BECK_STORE_SQLITE);
+  s = runtime(f, t);
+  assert_int_equal(beck_streams_metric(s, "counts", "restored"), 0); /* the sqlite files were up to date */
+  ST_OK(e, beck_streams_run_until_idle(s, &e));
+  int64_t n;
+  assert_string_equal(latest(f, "counts", &n), "k0=30;k1=30;k2=30;k3=30;k4=30;");
+  assert_int_equal(n, 150);
+  beck_streams_destroy(s);
+  beck_topology_destroy(t);
+
+  /* without the local files, the state comes back from the changelog */
+  char cmd[2200];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->state);
+  assert_int_equal(system(cmd), 0);
+  produce(f, "input", 150, 10, 5);
+  t = count_topology(BECK_STORE_SQLITE);
+  s = runtime(f, t);
+  assert_int_equal(beck_streams_metric(s, "counts", "restored"), 150);
+  ST_OK(e, beck_streams_run_until_idle(s, &e));
+  assert_string_equal(latest(f, "counts", &n), "k0=32;k1=32;k2=32;k3=32;k4=32;");
+  assert_all_committed(f, "input");
+  beck_streams_destroy(s);
+  beck_topology_destroy(t);
+}
+
+static beck_err_t last_digit(void *ud, beck_sctx_t *ctx, const beck_srec_t *in, beck_nstr_t *out) {
+  *out = in->value.len > 0 ? beck_nstr(in->value.ptr + in->value.len - 1, 1) : beck_nstr_null();
+  return BECK_ERR_OK;
+}
+
+static void group_by_repartitions_through_a_real_topic(void **state) {
+  fx_t *f = *state;
+  create(f, "input", 3);
+  produce(f, "input", 0, 200, 7);
+  beck_topology_t *t = beck_topology_new("app");
+  beck_stream_t *g = beck_stream_group_by(beck_topology_stream(t, "in", "input", NULL), "digit", last_digit, NULL);
+  beck_stream_to(beck_stream_to_stream(beck_stream_count(g, "counts", NULL), "ch"), "out", "counts", NULL);
+  beck_streams_t *s = runtime(f, t);
+  beck_error_t e;
+  ST_OK(e, beck_streams_run_until_idle(s, &e));
+  assert_string_equal(latest(f, "counts", NULL), "0=20;1=20;2=20;3=20;4=20;5=20;6=20;7=20;8=20;9=20;");
+  int32_t parts;
+  ST_OK(e, beck_client_partitions(f->c, "app-counts-repartition", &parts, &e));
+  assert_int_equal(parts, 3);
+  assert_all_committed(f, "input");
+  assert_all_committed(f, "app-counts-repartition");
+  beck_streams_destroy(s);
+  beck_topology_destroy(t);
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void thread_pool_processes_while_input_arrives(void **state) {
+  fx_t *f = *state;
+  create(f, "input", 4);
+  beck_topology_t *t = count_topology(BECK_STORE_SQLITE);
+  beck_streams_t *s = runtime(f, t);
+  beck_error_t e;
+  ST_OK(e, beck_streams_start(s, &e));
+  for (int i = 0; i < 10; i++)
+    produce(f, "input", i * 100, 100, 8);
+  int64_t n = 0, deadline = now_ms() + 20000;
+  const char *got = "";
+  while (now_ms() < deadline) {
+    got = latest(f, "counts", &n);
+    if (n == 1000)
+      break;
+    struct timespec ts = {0, 20 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  ST_OK(e, beck_streams_stop(s, &e));
+  assert_string_equal(got, "k0=125;k1=125;k2=125;k3=125;k4=125;k5=125;k6=125;k7=125;");
+  assert_int_equal(n, 1000);
+  assert_all_committed(f, "input");
+  beck_streams_destroy(s);
+  beck_topology_destroy(t);
+}
+
+static void bounded_input_closes_windows_with_a_final_watermark(void **state) {
+  fx_t *f = *state;
+  create(f, "input", 2);
+  produce(f, "input", 0, 60, 3); /* timestamps 1000..1059 */
+  beck_topology_t *t = beck_topology_new("app");
+  beck_window_spec_t w = {.kind = BECK_WINDOW_TUMBLING, .size_ms = 100, .emit = BECK_EMIT_FINAL};
+  beck_stream_t *g = beck_stream_group_by_key(beck_topology_stream(t, "in", "input", NULL), "g");
+  beck_stream_to(beck_stream_to_stream(beck_stream_count(beck_stream_window(g, "w", &w), "counts", NULL), "ch"),
+                 "out", "counts", NULL);
+  beck_streams_t *s = runtime(f, t);
+  beck_error_t e;
+  ST_OK(e, beck_streams_run_until_idle(s, &e));
+  int64_t n;
+  latest(f, "counts", &n);
+  assert_int_equal(n, 0); /* the window [1000,1100) is still open */
+  ST_OK(e, beck_streams_advance(s, INT64_MAX, &e));
+  latest(f, "counts", &n);
+  assert_int_equal(n, 3);
+  beck_streams_destroy(s);
+  beck_topology_destroy(t);
+}
+
+static void missing_input_topic_is_an_error(void **state) {
+  fx_t *f = *state;
+  beck_topology_t *t = count_topology(BECK_STORE_MEMORY);
+  beck_streams_config_t cfg = {0};
+  beck_streams_t *s = NULL;
+  beck_error_t e;
+  beck_error_clear(&e);
+  assert_int_equal(beck_streams_new(t, f->c, &cfg, &s, &e), BECK_ERR_NOTFOUND);
+  assert_null(s);
+  assert_non_null(strstr(e.msg, "input 'input'"));
+  beck_topology_destroy(t);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(counts_over_the_embedded_log_and_commits_inputs, setup, teardown),
+      cmocka_unit_test_setup_teardown(restart_resumes_from_committed_offsets_and_restored_state, setup, teardown),
+      cmocka_unit_test_setup_teardown(group_by_repartitions_through_a_real_topic, setup, teardown),
+      cmocka_unit_test_setup_teardown(thread_pool_processes_while_input_arrives, setup, teardown),
+      cmocka_unit_test_setup_teardown(bounded_input_closes_windows_with_a_final_watermark, setup, teardown),
+      cmocka_unit_test_setup_teardown(missing_input_topic_is_an_error, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
