@@ -1,0 +1,477 @@
+/*
+ * check.c - the checks that need the whole file: topic and table
+ * references, cycles between streams, test inputs and outputs, and
+ * connectors against their config schemas.
+ *
+ * Topics: a topic is known when something in the file writes it (a source's
+ * topic, a stream's to, a branch's to, a window's late topic) or `topics:`
+ * lists it. Every topic read (a stream's from, merge, a stream-stream join, a
+ * table's from, a sink's from, a test's expected output) must be known.
+ *
+ * Cycles: streams form a graph from the topics each reads to the topics it
+ * writes; a cycle (a stream reading, directly or through others, what it
+ * writes) would feed records back forever. Found by an iterative depth-first
+ * search; each back edge is reported once, at the write that closes it.
+ */
+#include "connect/pipeline/pipeline_int.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- known names ---- */
+
+typedef struct names {
+  const char **v;
+  size_t n, cap;
+} names_t;
+
+static bool names_has(const names_t *s, const char *name) {
+  for (size_t i = 0; i < s->n; i++)
+    if (strcmp(s->v[i], name) == 0)
+      return true;
+  return false;
+}
+
+static void names_add(loader_t *ld, names_t *s, const char *name) {
+  if (name == NULL || names_has(s, name))
+    return;
+  if (s->n == s->cap) {
+    size_t nc = s->cap ? s->cap * 2 : 32;
+    const char **v = beck_realloc(s->v, nc * sizeof *v);
+    if (v == NULL) {
+      ld->oom = true;
+      return;
+    }
+    s->v = v;
+    s->cap = nc;
+  }
+  s->v[s->n++] = name;
+}
+
+static size_t names_index(const names_t *s, const char *name) {
+  for (size_t i = 0; i < s->n; i++)
+    if (strcmp(s->v[i], name) == 0)
+      return i;
+  return (size_t)-1;
+}
+
+static void unknown_topic(loader_t *ld, const ref_t *r, const names_t *topics, const char *what) {
+  const char *s = beck_did_you_mean(r->name, strlen(r->name), topics->v, topics->n);
+  if (s != NULL)
+    beck__pl_error_pos(ld, r->pos, "unknown %s '%.100s' (did you mean '%s'?)", what, r->name, s);
+  else
+    beck__pl_error_pos(ld, r->pos,
+                       "unknown %s '%.100s'; expected a topic that a source or a stream writes, or one listed under "
+                       "'topics:'",
+                       what, r->name);
+}
+
+/* ---- cycles ---- */
+
+typedef struct edge {
+  size_t from, to;
+  const ref_t *at; /* the write that makes the edge */
+} edge_t;
+
+static int cmp_edge(const void *a, const void *b) {
+  const edge_t *x = a, *y = b;
+  if (x->from != y->from)
+    return x->from < y->from ? -1 : 1;
+  return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static void report_cycle(loader_t *ld, const names_t *topics, const size_t *path, size_t depth, size_t start,
+                         const ref_t *at) {
+  char buf[400];
+  size_t len = 0;
+  buf[0] = '\0';
+  for (size_t i = start; i < depth && len < sizeof buf; i++)
+    len += (size_t)snprintf(buf + len, sizeof buf - len, "%s -> ", topics->v[path[i]]);
+  if (len < sizeof buf)
+    snprintf(buf + len, sizeof buf - len, "%s", topics->v[path[start]]);
+  beck__pl_error_pos(ld, at->pos,
+                     "streams form a cycle: %s; expected topics to flow one way (a stream may not read, directly or "
+                     "through other streams, a topic it writes)",
+                     buf);
+}
+
+static void check_cycles(loader_t *ld, const names_t *topics) {
+  /* edges: for each stream, every topic it reads -> every topic it writes */
+  edge_t *edges = NULL;
+  size_t ne = 0, cap = 0;
+  for (size_t a = 0; a < ld->nrefs; a++) {
+    const ref_t *in = &ld->refs[a];
+    bool reads = in->role == REF_CONSUME ||
+                 (in->role == REF_JOIN && in->target && !((beck_pipeline_step_t *)in->target)->u.join.with_table);
+    if (!reads || in->stream < 0)
+      continue;
+    for (size_t b = 0; b < ld->nrefs; b++) {
+      const ref_t *out = &ld->refs[b];
+      if (out->role != REF_PRODUCE || out->stream != in->stream)
+        continue;
+      size_t f = names_index(topics, in->name), t = names_index(topics, out->name);
+      if (f == (size_t)-1 || t == (size_t)-1)
+        continue;
+      if (ne == cap) {
+        size_t nc = cap ? cap * 2 : 32;
+        edge_t *e = beck_realloc(edges, nc * sizeof *e);
+        if (e == NULL) {
+          ld->oom = true;
+          beck_free(edges);
+          return;
+        }
+        edges = e;
+        cap = nc;
+      }
+      edges[ne++] = (edge_t){f, t, out};
+    }
+  }
+  if (ne == 0)
+    return;
+  qsort(edges, ne, sizeof *edges, cmp_edge);
+  size_t nt = topics->n;
+  size_t *first = beck_calloc(nt + 1, sizeof *first); /* first edge of each topic */
+  uint8_t *state = beck_calloc(nt, 1);                /* 0 new, 1 on the path, 2 done */
+  size_t *path = beck_calloc(nt, sizeof *path);
+  size_t *next = beck_calloc(nt, sizeof *next); /* next edge to try per path entry */
+  if (first == NULL || state == NULL || path == NULL || next == NULL) {
+    ld->oom = true;
+    goto out;
+  }
+  for (size_t i = 0, e = 0; i <= nt; i++) {
+    while (e < ne && edges[e].from < i)
+      e++;
+    first[i] = e;
+  }
+  for (size_t root = 0; root < nt; root++) {
+    if (state[root] != 0)
+      continue;
+    size_t depth = 0;
+    path[depth] = root;
+    next[depth] = first[root];
+    depth++;
+    state[root] = 1;
+    while (depth > 0) {
+      size_t u = path[depth - 1];
+      size_t e = next[depth - 1];
+      if (e >= first[u + 1]) {
+        state[u] = 2;
+        depth--;
+        continue;
+      }
+      next[depth - 1]++;
+      size_t v = edges[e].to;
+      if (state[v] == 1) {
+        size_t start = 0;
+        while (path[start] != v)
+          start++;
+        report_cycle(ld, topics, path, depth, start, edges[e].at);
+      } else if (state[v] == 0) {
+        state[v] = 1;
+        path[depth] = v;
+        next[depth] = first[v];
+        depth++;
+      }
+    }
+  }
+out:
+  beck_free(first);
+  beck_free(state);
+  beck_free(path);
+  beck_free(next);
+  beck_free(edges);
+}
+
+/* ---- connectors ---- */
+
+static const beck_connector_option_t *opt_at(const beck_pipeline_connector_t *c, size_t i) {
+  size_t stride = c->option_size ? c->option_size : sizeof(beck_connector_option_t);
+  return (const beck_connector_option_t *)((const char *)c->options + i * stride);
+}
+
+static bool parse_bool_text(const char *s) {
+  static const char *const ok[] = {"true", "false", "yes", "no", "on", "off", "1", "0"};
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+    if (strcasecmp(s, ok[i]) == 0)
+      return true;
+  return false;
+}
+
+static bool enum_has(const char *choices, const char *v) {
+  size_t vl = strlen(v);
+  for (const char *p = choices; p != NULL && *p;) {
+    const char *bar = strchr(p, '|');
+    size_t l = bar ? (size_t)(bar - p) : strlen(p);
+    if (l == vl && strncmp(p, v, l) == 0)
+      return true;
+    p = bar ? bar + 1 : NULL;
+  }
+  return false;
+}
+
+bool beck__pl_check_option_value(loader_t *ld, const beck_connector_option_t *opt, const beck_pipeline_option_t *o,
+                                 const char *subject) {
+  const char *v = o->value;
+  char *end;
+  double num = 0;
+  bool ranged = false;
+  switch (opt->type) {
+  case BECK_CONNECTOR_OPT_INT: {
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || errno != 0) {
+      beck__pl_error_pos(ld, o->pos, "option '%s' of %s is '%.60s'; expected an integer", o->name, subject, v);
+      return false;
+    }
+    num = (double)x;
+    ranged = true;
+    break;
+  }
+  case BECK_CONNECTOR_OPT_DOUBLE:
+    num = strtod(v, &end);
+    if (*v == '\0' || *end != '\0' || !isfinite(num)) {
+      beck__pl_error_pos(ld, o->pos, "option '%s' of %s is '%.60s'; expected a number", o->name, subject, v);
+      return false;
+    }
+    ranged = true;
+    break;
+  case BECK_CONNECTOR_OPT_BOOL:
+    if (!parse_bool_text(v)) {
+      beck__pl_error_pos(ld, o->pos, "option '%s' of %s is '%.60s'; expected true or false", o->name, subject, v);
+      return false;
+    }
+    break;
+  case BECK_CONNECTOR_OPT_DURATION: {
+    int64_t ms;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (*v != '\0' && *end == '\0' && errno == 0)
+      ms = x; /* a bare number is milliseconds, as in the Connect worker */
+    else if (beck_parse_duration(v, strlen(v), &ms) != 0) {
+      beck__pl_error_pos(ld, o->pos, "option '%s' of %s is '%.60s'; expected a duration such as 500ms, 30s or 5m",
+                         o->name, subject, v);
+      return false;
+    }
+    num = (double)ms;
+    ranged = true;
+    break;
+  }
+  case BECK_CONNECTOR_OPT_ENUM:
+    if (opt->choices == NULL || !enum_has(opt->choices, v)) {
+      beck__pl_error_pos(ld, o->pos, "option '%s' of %s is '%.60s'; expected one of %s", o->name, subject, v,
+                         opt->choices ? opt->choices : "(none)");
+      return false;
+    }
+    break;
+  default: break;
+  }
+  if (ranged && opt->min < opt->max && (num < opt->min || num > opt->max)) {
+    beck__pl_error_pos(ld, o->pos, "option '%s' of %s is %.60s, out of range; expected %g to %g", o->name, subject, v,
+                       opt->min, opt->max);
+    return false;
+  }
+  return true;
+}
+
+static const ynode_t *section_item(const ynode_t *root, const char *section, const char *name) {
+  return beck__pl_map_get(beck__pl_map_get(root, section), name);
+}
+
+static void check_connector(loader_t *ld, const ynode_t *root, const char *section, const char *name,
+                            const char *connector, beck_connector_kind_t want, const beck_pipeline_option_t *config,
+                            size_t nconfig) {
+  const beck_pipeline_connectors_t *cs = ld->opts->connectors;
+  if (cs == NULL || connector == NULL)
+    return;
+  const ynode_t *item = section_item(root, section, name);
+  const ynode_t *cnode = beck__pl_map_get(item, "connector");
+  char subject[400];
+  snprintf(subject, sizeof subject, "connector '%s' (%s '%s')", connector,
+           want == BECK_CONNECTOR_SOURCE ? "source" : "sink", name);
+  beck_pipeline_connector_t c;
+  memset(&c, 0, sizeof c);
+  if (!cs->lookup(cs->ud, connector, &c)) {
+    const char *names[256];
+    size_t n = 0;
+    for (size_t i = 0; cs->name_at != NULL && n < 256; i++) {
+      const char *nm = cs->name_at(cs->ud, i);
+      if (nm == NULL)
+        break;
+      names[n++] = nm;
+    }
+    const char *s = beck_did_you_mean(connector, strlen(connector), names, n);
+    if (s != NULL)
+      beck__pl_error_at(ld, cnode, "unknown connector '%.100s' (did you mean '%s'?)", connector, s);
+    else
+      beck__pl_error_at(ld, cnode, "unknown connector '%.100s'; expected an installed connector (see beck connector "
+                                   "list)",
+                        connector);
+    return;
+  }
+  if (c.kind != want) {
+    beck__pl_error_at(ld, cnode, "connector '%.100s' is a %s; expected a %s connector under '%s:'", connector,
+                      c.kind == BECK_CONNECTOR_SOURCE ? "source" : "sink",
+                      want == BECK_CONNECTOR_SOURCE ? "source" : "sink", section);
+    return;
+  }
+  static const char *const reserved[] = {"name", "connector", "topic", "topics"};
+  for (size_t i = 0; i < nconfig; i++) {
+    const beck_pipeline_option_t *o = &config[i];
+    bool is_reserved = false;
+    for (size_t r = 0; r < sizeof reserved / sizeof reserved[0]; r++)
+      is_reserved |= strcmp(o->name, reserved[r]) == 0;
+    if (is_reserved) {
+      beck__pl_error_pos(ld, o->pos, "option '%s' of %s is set by the pipeline; expected %s", o->name, subject,
+                         want == BECK_CONNECTOR_SOURCE ? "the source's 'topic:' key" : "the sink's 'from:' key");
+      continue;
+    }
+    const beck_connector_option_t *opt = NULL;
+    for (size_t k = 0; k < c.option_count && opt == NULL; k++)
+      if (opt_at(&c, k)->name && strcmp(opt_at(&c, k)->name, o->name) == 0)
+        opt = opt_at(&c, k);
+    for (size_t k = 0; k < c.extra_count && opt == NULL; k++)
+      if (c.extra[k].name && strcmp(c.extra[k].name, o->name) == 0)
+        opt = &c.extra[k];
+    if (opt == NULL) {
+      const char *names[256];
+      size_t n = 0;
+      for (size_t k = 0; k < c.option_count && n < 256; k++)
+        names[n++] = opt_at(&c, k)->name;
+      for (size_t k = 0; k < c.extra_count && n < 256; k++)
+        names[n++] = c.extra[k].name;
+      const char *s = beck_did_you_mean(o->name, strlen(o->name), names, n);
+      if (s != NULL)
+        beck__pl_error_pos(ld, o->pos, "unknown option '%s' for %s (did you mean '%s'?)", o->name, subject, s);
+      else
+        beck__pl_error_pos(ld, o->pos, "unknown option '%s' for %s; expected one of its options (see beck connector "
+                                       "describe %s)",
+                           o->name, subject, connector);
+      continue;
+    }
+    beck__pl_check_option_value(ld, opt, o, subject);
+  }
+  const ynode_t *cfg = beck__pl_map_get(item, "config");
+  for (size_t k = 0; k < c.option_count; k++) {
+    const beck_connector_option_t *opt = opt_at(&c, k);
+    if (!opt->required || opt->name == NULL)
+      continue;
+    bool set = false;
+    for (size_t i = 0; i < nconfig && !set; i++)
+      set = strcmp(config[i].name, opt->name) == 0;
+    if (!set)
+      beck__pl_error_at(ld, cfg ? cfg : item, "%s is missing required option '%s'; expected %s: %s", subject,
+                        opt->name, opt->type == BECK_CONNECTOR_OPT_ENUM && opt->choices ? opt->choices : "a value",
+                        opt->description ? opt->description : "");
+  }
+}
+
+/* ---- everything ---- */
+
+void beck__pl_check(loader_t *ld, const ynode_t *root) {
+  beck_pipeline_t *p = ld->p;
+  names_t topics = {0}, tables = {0};
+  for (size_t i = 0; i < p->ntopics; i++)
+    names_add(ld, &topics, p->topics[i].name);
+  for (size_t i = 0; i < ld->nrefs; i++)
+    if (ld->refs[i].role == REF_PRODUCE)
+      names_add(ld, &topics, ld->refs[i].name);
+  for (size_t i = 0; i < p->ntables; i++)
+    names_add(ld, &tables, p->tables[i].name);
+  for (size_t i = 0; i < ld->nrefs; i++) {
+    const ref_t *r = &ld->refs[i];
+    if (r->role != REF_TABLE_STEP)
+      continue;
+    if (names_has(&tables, r->name))
+      beck__pl_error_pos(ld, r->pos, "a second table named '%.100s'; expected unique table names", r->name);
+    names_add(ld, &tables, r->name);
+  }
+  for (size_t i = 0; i < ld->nrefs; i++) {
+    ref_t *r = &ld->refs[i];
+    switch (r->role) {
+    case REF_CONSUME:
+      if (!names_has(&topics, r->name))
+        unknown_topic(ld, r, &topics, "topic");
+      break;
+    case REF_TEST_EXPECT:
+      if (!names_has(&topics, r->name))
+        unknown_topic(ld, r, &topics, "topic");
+      break;
+    case REF_JOIN: {
+      beck_pipeline_step_t *st = r->target;
+      beck_pipeline_join_t *j = &st->u.join;
+      if (names_has(&tables, r->name)) {
+        j->with_table = true;
+        if (j->kind == BECK_PIPELINE_JOIN_OUTER)
+          beck__pl_error_pos(ld, r->pos, "an outer join with table '%.100s'; expected inner or left (outer joins "
+                                         "need two streams)",
+                             r->name);
+        if (j->before_ms >= 0 || j->after_ms >= 0)
+          beck__pl_error_pos(ld, r->pos, "'%.100s' is a table, so the join has no time window; expected no 'within', "
+                                         "'before' or 'after'",
+                             r->name);
+      } else if (names_has(&topics, r->name)) {
+        j->with_table = false;
+        if (j->before_ms < 0 || j->after_ms < 0)
+          beck__pl_error_pos(ld, r->pos, "the join with stream '%.100s' has no time window; expected 'within' (e.g. "
+                                         "within: 5m) or 'before' and 'after'",
+                             r->name);
+      } else {
+        const char *cands[512];
+        size_t n = 0;
+        for (size_t k = 0; k < tables.n && n < 512; k++)
+          cands[n++] = tables.v[k];
+        for (size_t k = 0; k < topics.n && n < 512; k++)
+          cands[n++] = topics.v[k];
+        const char *s = beck_did_you_mean(r->name, strlen(r->name), cands, n);
+        if (s != NULL)
+          beck__pl_error_pos(ld, r->pos, "unknown table or topic '%.100s' in join (did you mean '%s'?)", r->name, s);
+        else
+          beck__pl_error_pos(ld, r->pos, "unknown table or topic '%.100s' in join; expected a table (under 'tables:' "
+                                         "or from a table step) or a topic",
+                             r->name);
+      }
+      break;
+    }
+    case REF_TEST_INPUT: {
+      beck_pipeline_test_input_t *in = r->target;
+      const beck_pipeline_source_t *s = beck_pipeline_find_source(p, r->name);
+      if (s != NULL) {
+        in->topic = s->topic;
+      } else if (names_has(&topics, r->name)) {
+        in->topic = r->name;
+      } else {
+        const char *cands[512];
+        size_t n = 0;
+        for (size_t k = 0; k < p->nsources && n < 512; k++)
+          cands[n++] = p->sources[k].name;
+        for (size_t k = 0; k < topics.n && n < 512; k++)
+          cands[n++] = topics.v[k];
+        const char *sg = beck_did_you_mean(r->name, strlen(r->name), cands, n);
+        if (sg != NULL)
+          beck__pl_error_pos(ld, r->pos, "unknown source '%.100s' in test inputs (did you mean '%s'?)", r->name, sg);
+        else
+          beck__pl_error_pos(ld, r->pos, "unknown source '%.100s' in test inputs; expected a source name, a topic, "
+                                         "'advance' or 'advance_to'",
+                             r->name);
+      }
+      break;
+    }
+    default: break;
+    }
+  }
+  if (!ld->oom)
+    check_cycles(ld, &topics);
+  for (size_t i = 0; i < p->nsources; i++)
+    check_connector(ld, root, "sources", p->sources[i].name, p->sources[i].connector, BECK_CONNECTOR_SOURCE,
+                    p->sources[i].config, p->sources[i].nconfig);
+  for (size_t i = 0; i < p->nsinks; i++)
+    check_connector(ld, root, "sinks", p->sinks[i].name, p->sinks[i].connector, BECK_CONNECTOR_SINK,
+                    p->sinks[i].config, p->sinks[i].nconfig);
+  beck_free(topics.v);
+  beck_free(tables.v);
+}
