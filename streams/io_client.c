@@ -75,6 +75,7 @@ static beck_err_t ic_produce(beck__io_t *io, const char *topic, int32_t partitio
 typedef struct fetch_acc {
   beck_arena_t *arena;
   beck_srec_t *recs;
+  int64_t *offs;
   size_t n, cap, max;
   beck_err_t err;
 } fetch_acc_t;
@@ -93,17 +94,22 @@ static int on_record(void *arg, const char *topic, int32_t partition, const beck
   if (acc->n == acc->cap) {
     size_t nc = acc->cap ? acc->cap * 2 : 256;
     beck_srec_t *a = beck_arena_alloc(acc->arena, nc * sizeof *a);
-    if (a == NULL)
+    int64_t *o = beck_arena_alloc(acc->arena, nc * sizeof *o);
+    if (a == NULL || o == NULL)
       goto oom;
-    if (acc->n)
+    if (acc->n) {
       memcpy(a, acc->recs, acc->n * sizeof *a);
+      memcpy(o, acc->offs, acc->n * sizeof *o);
+    }
     acc->recs = a;
+    acc->offs = o;
     acc->cap = nc;
   }
   bool oom = false;
   beck_srec_t *s = &acc->recs[acc->n];
   memset(s, 0, sizeof *s);
   s->timestamp = r->timestamp;
+  acc->offs[acc->n] = r->offset;
   s->key = copy_nstr(acc->arena, r->key, &oom);
   s->value = copy_nstr(acc->arena, r->value, &oom);
   if (r->headers_count > 0) {
@@ -132,7 +138,8 @@ oom:
 }
 
 static beck_err_t ic_fetch(beck__io_t *io, const char *topic, int32_t partition, int64_t offset, size_t max,
-                           beck_arena_t *arena, beck_srec_t **recs, size_t *n, int64_t *next, beck_error_t *e) {
+                           beck_arena_t *arena, beck_srec_t **recs, int64_t **offsets, size_t *n, int64_t *next,
+                           beck_error_t *e) {
   fetch_acc_t acc = {.arena = arena, .max = max ? max : 1};
   int64_t nx = offset;
   beck_err_t rc = beck_client_fetch(cl(io), topic, partition, offset, FETCH_MAX_BYTES, 0, on_record, &acc, &nx, e);
@@ -141,6 +148,8 @@ static beck_err_t ic_fetch(beck__io_t *io, const char *topic, int32_t partition,
   if (rc != BECK_ERR_OK)
     return rc;
   *recs = acc.recs;
+  if (offsets != NULL)
+    *offsets = acc.offs;
   *n = acc.n;
   *next = nx;
   return BECK_ERR_OK;

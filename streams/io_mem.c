@@ -127,7 +127,8 @@ static beck_err_t mem_produce(beck__io_t *io, const char *topic, int32_t partiti
 }
 
 static beck_err_t mem_fetch(beck__io_t *io, const char *topic, int32_t partition, int64_t offset, size_t max,
-                            beck_arena_t *arena, beck_srec_t **recs, size_t *n, int64_t *next, beck_error_t *e) {
+                            beck_arena_t *arena, beck_srec_t **recs, int64_t **offsets, size_t *n, int64_t *next,
+                            beck_error_t *e) {
   mpart_t *p;
   beck_err_t rc = get_part((io_mem_t *)io, topic, partition, &p, e);
   if (rc != BECK_ERR_OK)
@@ -144,6 +145,13 @@ static beck_err_t mem_fetch(beck__io_t *io, const char *topic, int32_t partition
     if (*recs == NULL)
       return beck_error_set(e, BECK_ERR_NOMEM, "out of memory");
     memcpy(*recs, p->recs + offset, k * sizeof **recs);
+    if (offsets != NULL) {
+      *offsets = beck_arena_alloc(arena, k * sizeof **offsets);
+      if (*offsets == NULL)
+        return beck_error_set(e, BECK_ERR_NOMEM, "out of memory");
+      for (size_t i = 0; i < k; i++)
+        (*offsets)[i] = offset + (int64_t)i;
+    }
   }
   *n = k;
   *next = offset + (int64_t)k;

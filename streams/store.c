@@ -109,7 +109,7 @@ beck_err_t beck__store_restore(beck__store_t *st, beck_error_t *e) {
     beck_srec_t *recs;
     size_t n;
     int64_t next;
-    rc = io->vt->fetch(io, st->changelog, st->partition, from, 4096, &arena, &recs, &n, &next, e);
+    rc = io->vt->fetch(io, st->changelog, st->partition, from, 4096, &arena, &recs, NULL, &n, &next, e);
     if (rc != BECK_ERR_OK)
       break;
     for (size_t i = 0; i < n && rc == BECK_ERR_OK; i++) {

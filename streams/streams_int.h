@@ -415,10 +415,12 @@ typedef struct beck__io_vt {
   beck_err_t (*produce)(beck__io_t *io, const char *topic, int32_t partition, const beck_srec_t *recs, size_t n,
                         int64_t *next, beck_error_t *e);
   /* Reads up to max records from offset into *recs (bytes in arena or
-   * borrowed from the log until the arena is reset); *next = where to go on.
-   * *n == 0 at the end of the partition. */
+   * borrowed from the log until the arena is reset) and, when offsets is
+   * not NULL, their offsets into *offsets (in arena; offsets of compacted
+   * topics have gaps); *next = where to go on. *n == 0 at the end. */
   beck_err_t (*fetch)(beck__io_t *io, const char *topic, int32_t partition, int64_t offset, size_t max,
-                      beck_arena_t *arena, beck_srec_t **recs, size_t *n, int64_t *next, beck_error_t *e);
+                      beck_arena_t *arena, beck_srec_t **recs, int64_t **offsets, size_t *n, int64_t *next,
+                      beck_error_t *e);
   beck_err_t (*watermarks)(beck__io_t *io, const char *topic, int32_t partition, int64_t *start, int64_t *high,
                            beck_error_t *e);
   beck_err_t (*commit)(beck__io_t *io, const char *group, const char *topic, int32_t partition, int64_t offset,
@@ -452,11 +454,19 @@ typedef struct beck__task_config {
   size_t max_batch;      /* records per input fetch */
 } beck__task_config_t;
 
+/* One input partition of a task, with the batch fetched but not yet
+ * processed: buf[pos..nbuf) at offsets off[pos..nbuf), bytes in `arena`. */
 typedef struct beck__task_source {
   beck__nrt_t *node;
   const char *topic;
-  int64_t next; /* next offset to read */
+  int64_t next;  /* offset of the next record to process (what a commit stores) */
+  int64_t fetch; /* where the next fetch starts */
   int64_t committed;
+  beck_arena_t arena;
+  beck_srec_t *buf;
+  int64_t *off;
+  size_t nbuf, pos;
+  bool drained; /* the last fetch in this poll returned nothing */
 } beck__task_source_t;
 
 struct beck__task {
@@ -481,7 +491,8 @@ struct beck__task {
  * opens its operators. Resumes inputs from the committed offsets. */
 beck_err_t beck__task_new(beck_topology_t *t, const beck__subtopo_t *sub, int32_t partition, beck__io_t *io,
                           const beck__task_config_t *cfg, beck__task_t **out, beck_error_t *e);
-/* Reads and processes at most one batch per input; *did = records read. */
+/* Processes up to about max_batch records per input, merging the inputs in
+ * timestamp order (see task.c); *did = records processed. */
 beck_err_t beck__task_poll(beck__task_t *task, size_t *did, beck_error_t *e);
 /* Pushes watermark t through every operator. */
 beck_err_t beck__task_advance(beck__task_t *task, int64_t t, beck_error_t *e);

@@ -9,8 +9,9 @@
  *            changelogs -> open operators (they rebuild in-memory indexes
  *            from the restored stores) -> resume inputs at the committed
  *            offsets of group <app_id>
- *   poll     fetch one batch per input; push it through the sub-topology;
- *            reset the task arena
+ *   poll     fetch a batch per input; push their records through the
+ *            sub-topology in timestamp order across inputs, one run at a
+ *            time; reset the task arena after each run
  *   advance  push a watermark through every operator (node order)
  *   commit   operators flush -> sinks produce (durable) -> stores produce
  *            their changelogs (durable) and checkpoint -> input offsets are
@@ -152,8 +153,10 @@ beck_err_t beck__task_new(beck_topology_t *t, const beck__subtopo_t *sub, int32_
     if ((rc = io->vt->committed(io, t->app_id, s->topic, partition, &s->committed, e)) != BECK_ERR_OK)
       goto fail;
     s->next = s->committed >= 0 ? s->committed : 0;
+    s->fetch = s->next;
     if (s->committed < 0)
       s->committed = 0;
+    beck_arena_init(&s->arena, BECK__TASK_ARENA_CHUNK);
   }
   beck_arena_reset(&task->arena);
   *out = task;
@@ -164,30 +167,83 @@ fail:
   return rc;
 }
 
+/* Fetches the next batch of s when everything fetched was processed. */
+static beck_err_t refill(beck__task_t *task, beck__task_source_t *s, beck_error_t *e) {
+  if (s->pos < s->nbuf || s->drained)
+    return BECK_ERR_OK;
+  beck_arena_reset(&s->arena);
+  s->buf = NULL;
+  s->off = NULL;
+  s->nbuf = s->pos = 0;
+  int64_t next;
+  beck_err_t rc = task->io->vt->fetch(task->io, s->topic, task->partition, s->fetch, task->cfg.max_batch, &s->arena,
+                                      &s->buf, &s->off, &s->nbuf, &next, e);
+  if (rc != BECK_ERR_OK)
+    return beck_error_wrap(e, "task %s: fetch %s-%d at %lld", task->id, s->topic, (int)task->partition,
+                           (long long)s->fetch);
+  s->fetch = next;
+  if (s->nbuf == 0) {
+    s->drained = true;
+    s->next = next; /* gaps (compaction, control records) need no processing */
+  }
+  return BECK_ERR_OK;
+}
+
+/*
+ * Input order: a task with several inputs (the two topics of a join, a
+ * table and a stream, merged topics) processes their records in timestamp
+ * order, like Kafka's partition group. The input whose next record is the
+ * oldest goes first, as one batch holding its records up to the next
+ * record of every other input (ties go to the input created first). An
+ * input with nothing to read is not waited for.
+ */
 beck_err_t beck__task_poll(beck__task_t *task, size_t *did, beck_error_t *e) {
   *did = 0;
-  for (int i = 0; i < task->nsources; i++) {
-    beck__task_source_t *s = &task->sources[i];
-    beck_srec_t *recs;
-    size_t n;
-    int64_t next;
-    beck_err_t rc = task->io->vt->fetch(task->io, s->topic, task->partition, s->next, task->cfg.max_batch,
-                                        &task->arena, &recs, &n, &next, e);
-    if (rc == BECK_ERR_OK && n > 0) {
-      beck_sbatch_t b = {recs, n};
-      rc = s->node->vt->process(s->node, 0, &b, e);
+  for (int i = 0; i < task->nsources; i++)
+    task->sources[i].drained = false;
+  size_t budget = task->cfg.max_batch * (size_t)(task->nsources > 0 ? task->nsources : 1);
+  while (*did < budget) {
+    beck__task_source_t *best = NULL;
+    for (int i = 0; i < task->nsources; i++) {
+      beck__task_source_t *s = &task->sources[i];
+      beck_err_t rc = refill(task, s, e);
       if (rc != BECK_ERR_OK)
-        beck_error_wrap(e, "topic %s partition %d offsets %lld..%lld", s->topic, (int)task->partition,
-                        (long long)s->next, (long long)next - 1);
+        return rc;
+      if (s->pos < s->nbuf && (best == NULL || s->buf[s->pos].timestamp < best->buf[best->pos].timestamp))
+        best = s;
     }
+    if (best == NULL)
+      break;
+    /* The run ends before the first record that another input's next
+     * record precedes (on a tie, the input created first precedes). */
+    int64_t limit = INT64_MAX;
+    bool tie_ok = true;
+    for (int i = 0; i < task->nsources; i++) {
+      beck__task_source_t *s = &task->sources[i];
+      if (s == best || s->pos >= s->nbuf)
+        continue;
+      int64_t h = s->buf[s->pos].timestamp;
+      if (h < limit || (h == limit && s < best)) {
+        limit = h;
+        tie_ok = best < s;
+      }
+    }
+    size_t end = best->pos + 1;
+    while (end < best->nbuf &&
+           (best->buf[end].timestamp < limit || (best->buf[end].timestamp == limit && tie_ok)))
+      end++;
+    beck_sbatch_t b = {best->buf + best->pos, end - best->pos};
+    beck_err_t rc = best->node->vt->process(best->node, 0, &b, e);
     beck_arena_reset(&task->arena);
-    if (rc != BECK_ERR_OK)
+    if (rc != BECK_ERR_OK) {
+      beck_error_wrap(e, "topic %s partition %d offsets %lld..%lld", best->topic, (int)task->partition,
+                      (long long)best->off[best->pos], (long long)best->off[end - 1]);
       return beck_error_wrap(e, "task %s", task->id);
-    if (n > 0) {
-      s->next = next;
-      *did += n;
-      task->dirty = true;
     }
+    *did += b.n;
+    best->pos = end;
+    best->next = end < best->nbuf ? best->off[end] : best->fetch;
+    task->dirty = true;
   }
   return BECK_ERR_OK;
 }
@@ -250,6 +306,8 @@ void beck__task_close(beck__task_t *task) {
   }
   for (int i = 0; i < task->nstores; i++)
     beck__store_close(task->stores[i]);
+  for (int i = 0; i < task->nsources; i++)
+    beck_arena_destroy(&task->sources[i].arena);
   beck_free(task->stores);
   beck_free(task->sources);
   beck_free(task->nodes);
