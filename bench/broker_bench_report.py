@@ -50,8 +50,21 @@ def phase_stats(datas, phase):
 
 def summarise(rows):
     s = {"meta": {}, "throughput": {}, "latency": {}, "idle": {}, "life": {}, "raw": {}, "partitions": {},
-         "bigtopic": {}, "many": {}, "errors": []}
+         "bigtopic": {}, "many": {}, "errors": [], "others": None, "big_pairs": {}}
     groups = {}
+    others = []  # CPUs' worth of other processes during each measured phase
+    big_by_rep = {}
+    for r in rows:
+        d = r["data"]
+        for ph in ("produce", "consume", "latency"):
+            p = d.get(ph) if isinstance(d, dict) else None
+            if isinstance(p, dict) and p.get("machine_cpu_s") is not None:
+                secs = p.get("seconds") if ph != "latency" else p.get("wall_s")
+                if secs:
+                    others.append(max(0.0, p["machine_cpu_s"] - (p.get("broker_cpu_s") or 0)
+                                      - (p.get("client_cpu_s") or 0)) / secs)
+        if r["section"] == "bigtopic" and isinstance(d, dict) and "error" not in d:
+            big_by_rep.setdefault(r["rep"], {})[r["class"]] = d
     for r in rows:
         d = r["data"]
         if isinstance(d, dict) and "error" in d:
@@ -79,6 +92,14 @@ def summarise(rows):
         elif sec == "many":
             d = d.get("create") or d.get("produce") or d
             s["many"][r["class"]] = dict(d, partitions=r["partitions"])
+    if others:
+        s["others"] = {"median_cpus": med(others), "max_cpus": max(others), "phases": len(others)}
+    for rep, pair in big_by_rep.items():
+        if "empty" in pair and len(pair) == 2:
+            full = next(v for k, v in pair.items() if k != "empty")
+            for ph in ("produce", "consume"):
+                e, f = pair["empty"][ph]["records_per_s"], full[ph]["records_per_s"]
+                s["big_pairs"].setdefault(ph, []).append(f / e if e else None)
     for key, datas in groups.items():
         if key[0] == "raw":
             s["raw"][key[1]] = med(datas)
@@ -192,9 +213,7 @@ def goals(s):
     big = s["bigtopic"]
     full_label = next((k for k in big if k not in ("empty", "fill", "data_bytes")), None)
     for phase in ("produce", "consume"):
-        e = get(big.get("empty"), phase, "records_per_s")
-        f = get(big.get(full_label), phase, "records_per_s") if full_label else None
-        r = f / e if e and f else None
+        r = med(s["big_pairs"].get(phase, []))  # median of the run-by-run ratios
         check("%s with a %s topic within 10%% of an empty one" % (phase, full_label or "multi-GB"),
               abs(1 - r) if r else None, 0.10, False, shown=r and "%.2fx of empty" % r)
     return res
@@ -206,6 +225,10 @@ def render_table(s, out):
     out.write("machine: %s CPUs (%s), %s GiB RAM, Linux %s; load average %.2f at start, %s at end\n" % (
         m.get("cpus"), m.get("cpu_model"), m.get("mem_gib"), m.get("kernel"), m.get("load1_start", 0),
         m.get("load1_end", "?")))
+    o = s.get("others")
+    if o:
+        out.write("other processes during the measured phases: median %.2f, max %.2f of the %s CPUs busy\n" % (
+            o["median_cpus"], o["max_cpus"], m.get("cpus")))
     out.write("beck %s%s; librdkafka %s; %s; %s\n\n" % (
         m.get("beck_commit"), " (with uncommitted changes)" if m.get("beck_dirty") else "", m.get("librdkafka"),
         m.get("nats_server"), (m.get("redis_server") or "").split(" sha=")[0]))
@@ -307,7 +330,13 @@ def render_table(s, out):
         table(headers, rows, out)
         fill = big.get("fill")
         if fill:
-            out.write("  filled at %s with 1 KiB records\n\n" % fmt_rate(fill["records_per_s"], fill["mb_per_s"]))
+            out.write("  filled at %s with 1 KiB records\n" % fmt_rate(fill["records_per_s"], fill["mb_per_s"]))
+        for ph in ("produce", "consume"):
+            pairs = s["big_pairs"].get(ph)
+            if pairs:
+                out.write("  %s, full / empty in each of %d back-to-back pairs: %s (median %.2fx)\n" % (
+                    ph, len(pairs), " ".join("%.2f" % x for x in pairs), med(pairs)))
+        out.write("\n")
 
     many = s["many"]
     if many:
@@ -348,6 +377,8 @@ def to_json(s):
         "raw_disk_mb_per_s": s["raw"],
         "partitions": keyed(s["partitions"], ("class", "partitions")),
         "bigtopic": s["bigtopic"],
+        "bigtopic_full_over_empty": s["big_pairs"],
+        "other_processes": s["others"],
         "many_partitions": s["many"],
         "goals": [{"goal": g, "measured": m, "status": st} for g, m, st in goals(s)],
         "errors": s["errors"],

@@ -19,7 +19,8 @@
  * the count, every size, and the sum of sequence numbers, and the run fails
  * (exit 1) on any mismatch. With --pid the broker's CPU seconds
  * (/proc/PID/stat utime + stime, all threads) are sampled at the start and
- * end of each phase.
+ * end of each phase, with our own and the whole machine's (/proc/stat), so
+ * the report can say how much else ran meanwhile.
  *
  * Everything here is static inline: each generator is one .c file plus this.
  */
@@ -108,6 +109,22 @@ static inline double load_proc_cpu(int pid) {
   return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* CPU seconds the whole machine has been busy (all CPUs, every process):
+ * with the broker's and our own, what else ran during a phase. */
+static inline double load_machine_cpu(void) {
+  FILE *f = fopen("/proc/stat", "r");
+  if (f == NULL)
+    return 0;
+  unsigned long long v[8] = {0};
+  int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+                 &v[7]);
+  fclose(f);
+  if (n < 8)
+    return 0;
+  /* user nice system [idle iowait] irq softirq steal */
+  return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static inline double load_self_cpu(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -140,7 +157,7 @@ static inline uint8_t *load_payload_new(size_t size) {
 /* One measured phase: wall time, records, bytes, CPU of broker and client. */
 typedef struct load_phase {
   int64_t t0, t1;
-  double bcpu0, bcpu1, ccpu0, ccpu1;
+  double bcpu0, bcpu1, ccpu0, ccpu1, mcpu0, mcpu1;
   long long records, bytes, errors;
 } load_phase_t;
 
@@ -148,6 +165,7 @@ static inline void load_phase_start(load_phase_t *ph, int pid) {
   memset(ph, 0, sizeof *ph);
   ph->bcpu0 = load_proc_cpu(pid);
   ph->ccpu0 = load_self_cpu();
+  ph->mcpu0 = load_machine_cpu();
   ph->t0 = load_now_ns();
 }
 
@@ -155,6 +173,7 @@ static inline void load_phase_end(load_phase_t *ph, int pid) {
   ph->t1 = load_now_ns();
   ph->bcpu1 = load_proc_cpu(pid);
   ph->ccpu1 = load_self_cpu();
+  ph->mcpu1 = load_machine_cpu();
 }
 
 /* "null" without a pid, else the CPU seconds; buf must hold 32 bytes. */
@@ -172,9 +191,9 @@ static inline void load_phase_json(FILE *out, const char *name, const load_phase
     secs = 1e-9;
   fprintf(out,
           "\"%s\": {\"records\": %lld, \"bytes\": %lld, \"errors\": %lld, \"seconds\": %.6f, "
-          "\"records_per_s\": %.1f, \"mb_per_s\": %.3f, \"broker_cpu_s\": %s, \"client_cpu_s\": %.3f}",
+          "\"records_per_s\": %.1f, \"mb_per_s\": %.3f, \"broker_cpu_s\": %s, \"client_cpu_s\": %.3f, \"machine_cpu_s\": %.3f}",
           name, ph->records, ph->bytes, ph->errors, secs, (double)ph->records / secs, (double)ph->bytes / secs / 1e6,
-          load_cpu_str(cpu, ph->bcpu1 - ph->bcpu0, pid), ph->ccpu1 - ph->ccpu0);
+          load_cpu_str(cpu, ph->bcpu1 - ph->bcpu0, pid), ph->ccpu1 - ph->ccpu0, ph->mcpu1 - ph->mcpu0);
 }
 
 /* Consumer-side check: sizes, count and sequence sum (0 + 1 + ... + n-1). */
@@ -239,10 +258,10 @@ static inline void load_lat_json(FILE *out, load_lat_t *l, double rate, long lon
   fprintf(out,
           "\"latency\": {\"rate\": %.0f, \"seconds\": %.3f, \"sent\": %lld, \"received\": %lld, \"samples\": %lld, "
           "\"p50_us\": %.1f, \"p99_us\": %.1f, \"p999_us\": %.1f, \"max_us\": %.1f, \"broker_cpu_s\": %s, "
-          "\"wall_s\": %.3f}",
+          "\"client_cpu_s\": %.3f, \"machine_cpu_s\": %.3f, \"wall_s\": %.3f}",
           rate, seconds, sent, received, l->n, load_lat_pct_us(l, 50), load_lat_pct_us(l, 99),
           load_lat_pct_us(l, 99.9), l->n ? (double)l->v[l->n - 1] / 1e3 : -1.0,
-          load_cpu_str(cpu, ph->bcpu1 - ph->bcpu0, pid), secs);
+          load_cpu_str(cpu, ph->bcpu1 - ph->bcpu0, pid), ph->ccpu1 - ph->ccpu0, ph->mcpu1 - ph->mcpu0, secs);
 }
 
 static inline void load_usage(FILE *out, const char *prog, const char *modes) {

@@ -166,6 +166,7 @@ static void mode_pc(void) {
   printf(", ");
   load_phase_json(stdout, "consume", &cp, O.pid);
   printf("}\n");
+  js_DeleteStream(t.js, O.topic, NULL, NULL); /* its files are not needed again */
   target_close(&t);
 }
 

@@ -154,6 +154,7 @@ static void mode_pc(void) {
   printf(", ");
   load_phase_json(stdout, "consume", &cp, O.pid);
   printf("}\n");
+  freeReplyObject(command(c, "DEL %s", O.topic)); /* Redis keeps streams in memory: free it for the next run */
   redisFree(c);
 }
 
