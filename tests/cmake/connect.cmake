@@ -38,3 +38,15 @@ add_dependencies(test_connect_worker good_plugin)
 
 beck_unit_test(test_connect_sqlite unit/connect/test_sqlite_connectors.c 120 beck_connect_harness PkgConfig::SQLITE3)
 add_dependencies(test_connect_sqlite beck_connector_sqlite)
+
+# Runs a worker over a data directory until SIGTERM (for kill -9 tests).
+add_executable(connect_runner connect/connect_runner.c)
+target_link_libraries(connect_runner PRIVATE beck_connect beck_client)
+
+# Built-in connectors against a real PostgreSQL started by the test (as the
+# postgres user), plus the worker round trips and kill -9 runs.
+set(BECK_CONNECTORS ${BECK_CONNECTORS} beck_connector_sqlite beck_connector_postgres)
+beck_unit_test(test_connect_postgres unit/connect/test_postgres_connectors.c 900 beck_connect_harness beck_client)
+target_sources(test_connect_postgres PRIVATE unit/connect/pgfixture.c)
+target_compile_definitions(test_connect_postgres PRIVATE BECK_CONNECT_RUNNER="$<TARGET_FILE:connect_runner>")
+add_dependencies(test_connect_postgres ${BECK_CONNECTORS} connect_runner)
