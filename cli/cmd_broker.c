@@ -128,6 +128,11 @@ static int apply_setting(broker_opts_t *o, const char *key, const char *val, cha
     if (parse_int(val, 1, 10000000, &n) < 0)
       goto bad_int;
     c->max_connections = (int32_t)n;
+  } else if (strcmp(key, "connections.header.timeout.ms") == 0) {
+    /* a connection holding an incomplete request frame for longer is closed */
+    if (parse_int(val, 1, INT32_MAX, &n) < 0)
+      goto bad_int;
+    c->header_timeout_ms = (int32_t)n;
   } else if (strcmp(key, "group.min.session.timeout.ms") == 0) {
     if (parse_int(val, 1, INT32_MAX, &n) < 0)
       goto bad_int;
