@@ -1,8 +1,17 @@
 #!/usr/bin/python3
 """Hostile bytes on a raw socket: absurd, negative and short frame sizes,
 truncated frames, random bytes, unknown API keys and versions, lying
-counts inside requests. Each connection is closed (or answered with an
-error) and the broker keeps serving: produce + consume works after each.
+counts inside requests, 1 KiB frames declaring 2^31-1 elements. Each
+connection is closed (or answered with an error) and the broker keeps
+serving: produce + consume works after each.
+
+HeaderTimeoutTest: a client that stops inside a frame (half a size prefix,
+half a header, all but one byte, or dripping) is closed once the partial
+frame is older than connections.header.timeout.ms; a silent one is idle.
+HostileClientsMemoryTest: all of the above, round after round on one broker;
+its RSS (/proc/PID/status VmRSS) stays within 4 MiB of the post-warm-up
+baseline (skipped for ASan builds). BECK_HOSTILE_ROUNDS sets the rounds,
+BECK_FIGURES names a file the RSS figures are appended to.
 """
 
 import os
@@ -14,13 +23,16 @@ import random  # noqa: E402
 import socket  # noqa: E402
 import struct  # noqa: E402
 import threading  # noqa: E402
+import time  # noqa: E402
 
 from beckit import BrokerTestCase, Wire, fetch_batches, main, produce_raw, record_batch, roundtrip  # noqa: E402
 
 CLOSED, ANSWERED = "closed", "answered"
 
 
-class RobustnessTest(BrokerTestCase):
+class HostileClientCase(BrokerTestCase):
+    """Raw-socket helpers; every test starts by checking the broker serves."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -88,6 +100,8 @@ class RobustnessTest(BrokerTestCase):
             self.create_topic(self.serve_topic, 1)
         self.assert_serving()
 
+
+class RobustnessTest(HostileClientCase):
     # ---- frame sizes -------------------------------------------------------
 
     def test_size_int32_max_closes(self):
@@ -134,6 +148,29 @@ class RobustnessTest(BrokerTestCase):
         self.send(s, Wire.request(3, 1, 5, body))
         self.assertEqual(self.outcome(s)[0], CLOSED)
         self.assert_serving()
+
+    def test_a_1kib_frame_declaring_int32_max_elements_closes(self):
+        # a whole, plausible 1 KiB frame whose first array claims 2^31-1
+        # elements: the decoder must cap by the bytes left, not allocate 16 GiB
+        big = 2 ** 31 - 1
+        bodies = [
+            (3, 1, Wire.i32(big)),                                              # Metadata topics
+            (0, 7, Wire.s(None) + Wire.i16(-1) + Wire.i32(1000) + Wire.i32(big)),  # Produce topics
+            (1, 4, Wire.i32(-1) * 3 + Wire.i32(1 << 20) + Wire.i8(0) + Wire.i32(big)),  # Fetch topics
+            (2, 1, Wire.i32(-1) + Wire.i32(big)),                               # ListOffsets topics
+            (19, 2, Wire.i32(big)),                                             # CreateTopics topics
+            (9, 1, Wire.s("g") + Wire.i32(big)),                                # OffsetFetch topics
+        ]
+        for key, version, body in bodies:
+            frame = Wire.request(key, version, 1, body)
+            frame = Wire.request(key, version, 1, body + b"\x01" * (1024 - len(frame)))
+            self.assertEqual(len(frame), 1024)
+            s = self.connect()
+            self.send(s, frame)
+            kind, data = self.outcome(s)
+            if kind == ANSWERED:  # an error answer is acceptable too
+                self.assertEqual(struct.unpack_from(">i", data)[0], 1, key)
+            self.assert_serving()
 
     def test_lying_counts_close_without_allocating(self):
         cases = [
@@ -328,6 +365,158 @@ class RobustnessTest(BrokerTestCase):
         r = roundtrip(self.bootstrap, 3, 1, Wire.arr([self.serve_topic], Wire.s))
         brokers = r.arr(lambda r: (r.i32(), r.s(), r.i32(), r.s()))
         self.assertEqual(brokers, [(0, "127.0.0.1", self.broker.port, None)])
+
+
+def rss_kib(pid):
+    """VmRSS of a process in KiB (/proc/PID/status)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+def sanitized(path):
+    """True for a broker built with ASan: its quarantine keeps freed memory
+    resident, so RSS says nothing about leaks there (LeakSanitizer does)."""
+    with open(path, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+HEADER_TIMEOUT_MS = 600
+
+
+class HeaderTimeoutTest(HostileClientCase):
+    """A client that stops in the middle of a frame is closed once the
+    partial frame is older than connections.header.timeout.ms; one that
+    sends nothing at all is an idle connection and stays."""
+
+    SETTINGS = dict(HostileClientCase.SETTINGS, **{"connections.header.timeout.ms": str(HEADER_TIMEOUT_MS)})
+
+    def closed_after(self, sock, limit=10.0):
+        """Seconds until the broker closes sock (which must stay silent)."""
+        t0 = time.monotonic()
+        kind, _ = self.outcome(sock, timeout=limit)
+        self.assertEqual(kind, CLOSED)
+        return time.monotonic() - t0
+
+    def test_half_a_header_then_stall_is_closed_after_the_header_timeout(self):
+        frame = Wire.request(3, 1, 11, Wire.arr([self.serve_topic], Wire.s))
+        for cut in (2, 4, 9, len(frame) - 1):  # half a size, a size, half a header, all but one byte
+            s = self.connect()
+            self.send(s, frame[:cut])
+            waited = self.closed_after(s)
+            self.assertGreaterEqual(waited, HEADER_TIMEOUT_MS / 1000.0 - 0.15, cut)
+            self.assertLess(waited, HEADER_TIMEOUT_MS / 1000.0 + 3, cut)
+            self.assert_serving()
+
+    def test_a_slow_client_is_timed_from_its_first_partial_byte(self):
+        # dripping one byte every 200 ms does not reset the clock
+        frame = Wire.request(18, 0, 5, b"")
+        s = self.connect()
+        t0 = time.monotonic()
+        closed = False
+        for b in frame:
+            try:
+                s.sendall(bytes([b]))
+            except OSError:
+                closed = True
+                break
+            time.sleep(0.2)
+            if time.monotonic() - t0 > HEADER_TIMEOUT_MS / 1000.0 + 1.5:
+                break
+        if not closed:
+            self.assertEqual(self.outcome(s)[0], CLOSED)
+        self.assertLess(time.monotonic() - t0, HEADER_TIMEOUT_MS / 1000.0 + 3)
+        self.assert_serving()
+
+    def test_many_stalled_clients_at_once(self):
+        socks = []
+        for i in range(50):
+            s = self.connect()
+            self.send(s, struct.pack(">i", 100) + b"\x00\x03")
+            socks.append(s)
+        self.assert_serving()  # served while they hang
+        for s in socks:
+            self.closed_after(s)
+        self.assert_serving()
+
+    def test_a_silent_connection_is_idle_not_stalled(self):
+        s = self.connect()
+        time.sleep(HEADER_TIMEOUT_MS / 1000.0 * 3)
+        self.send(s, Wire.request(18, 0, 9, b""))
+        kind, data = self.outcome(s)
+        self.assertEqual(kind, ANSWERED)
+        self.assertEqual(struct.unpack_from(">ih", data), (9, 0))
+
+
+class HostileClientsMemoryTest(HostileClientCase):
+    """Every kind of hostile client, round after round, on one broker: the
+    broker keeps serving after each, and its resident memory after the
+    rounds stays within a few MiB of the baseline taken after a warm-up
+    round (allocator arenas and buffers grow once, a leak grows per round)."""
+
+    SETTINGS = dict(HostileClientCase.SETTINGS, **{"connections.header.timeout.ms": str(HEADER_TIMEOUT_MS)})
+    ROUNDS = int(os.environ.get("BECK_HOSTILE_ROUNDS", "12"))
+    RSS_SLACK_KIB = 4 * 1024
+
+    def one_round(self, rng):
+        port = self.broker.port
+        big = 2 ** 31 - 1
+        frames = [
+            struct.pack(">i", big) + b"\x00\x03\x00\x01\x00\x00\x00\x07" + b"x" * 1000,  # 2^31-1 size
+            struct.pack(">i", -1) + b"\x00\x12\x00\x00",                                  # negative sizes
+            struct.pack(">i", -2 ** 31) + b"\x00\x12\x00\x00",
+            struct.pack(">i", 3) + b"\x00\x12\x00",                                         # below a header
+            Wire.request(999, 0, 1, b""),                                                   # unknown API keys
+            Wire.request(-1, 0, 1, b""),
+            Wire.request(3, 99, 1, b""),                                                    # unknown version
+        ]
+        for key, version, body in ((3, 1, Wire.i32(big)), (0, 7, Wire.s(None) + Wire.i16(-1) + Wire.i32(1000) +
+                                                            Wire.i32(big))):
+            f = Wire.request(key, version, 1, body)
+            frames.append(Wire.request(key, version, 1, body + b"\x01" * (1024 - len(f))))  # 1 KiB, 2^31-1 elements
+        full = Wire.request(3, 1, 11, Wire.arr([self.serve_topic], Wire.s))
+        frames += [full[:cut] for cut in (1, 4, 6, 12, len(full) - 1)]                       # truncated, then hang up
+        frames += [bytes(rng.getrandbits(8) for _ in range(rng.choice((7, 64, 1000, 9000)))) for _ in range(8)]
+        frames += [struct.pack(">i", 200) + bytes(rng.getrandbits(8) for _ in range(200)) for _ in range(4)]
+        stalled = []
+        for i in range(10):  # half a header, then silence: the header timeout closes them
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(struct.pack(">i", 40) + b"\x00\x03\x00")
+            stalled.append(s)
+        for data in frames:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                self.send(s, data)
+                self.hang_up(s)
+                kind, _ = self.outcome(s)
+                self.assertIn(kind, (CLOSED, ANSWERED))
+        self.assert_serving()
+        for s in stalled:
+            self.assertEqual(self.outcome(s, timeout=HEADER_TIMEOUT_MS / 1000.0 + 5)[0], CLOSED)
+            s.close()
+        self.assert_serving()
+        return len(frames) + len(stalled)
+
+    def test_rss_stays_flat_over_rounds_of_hostile_clients(self):
+        pid = self.broker.proc.pid
+        rng = random.Random(8)
+        fresh = rss_kib(pid)
+        clients = self.one_round(rng) + self.one_round(rng)  # warm-up
+        base = rss_kib(pid)
+        for _ in range(self.ROUNDS):
+            clients += self.one_round(rng)
+        after = rss_kib(pid)
+        line = ("hostile clients: %d connections in %d rounds; broker RSS %d KiB fresh, %d KiB after warm-up, "
+                "%d KiB after (%+d KiB)" % (clients, self.ROUNDS + 2, fresh, base, after, after - base))
+        sys.stderr.write("\n" + line + "\n")
+        out = os.environ.get("BECK_FIGURES")
+        if out:
+            with open(out, "a") as f:
+                f.write(line + "\n")
+        if sanitized(self.broker.proc.args[0]):
+            self.skipTest("ASan build: RSS not meaningful (LeakSanitizer checks leaks) - " + line)
+        self.assertLess(after - base, self.RSS_SLACK_KIB, line)
 
 
 if __name__ == "__main__":
