@@ -9,6 +9,12 @@
  * Levels come from a fixed-seed xorshift generator, so the structure, and
  * every iteration, is the same on every run.
  *
+ * Point operations (find, updating an existing key, delete of a missing
+ * key) go through a hash index over the nodes (open addressing, linear
+ * probing, backward-shift deletion, at most half full), so an aggregation
+ * updating hot keys does O(1) work; only inserts and deletes walk the
+ * levels.
+ *
  * Order: memcmp over the common prefix, then the shorter key first.
  * Not thread-safe: one per task.
  */
@@ -25,7 +31,92 @@ struct beck__sl {
   int level;             /* levels in use, >= 1 */
   size_t count;
   uint64_t rng;
+  struct slot *ht; /* hash index: ht_cap slots (a power of two) */
+  size_t ht_cap;
 };
+
+/* A hash index slot: the hash is kept next to the pointer so probing does
+ * not touch the nodes. node NULL = empty. */
+struct slot {
+  uint64_t hash;
+  beck__sl_node_t *node;
+};
+
+static uint64_t hash_key(const uint8_t *k, size_t n) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
+  while (n >= 8) {
+    uint64_t w;
+    memcpy(&w, k, 8);
+    h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 31;
+    k += 8;
+    n -= 8;
+  }
+  uint64_t w = 0;
+  if (n)
+    memcpy(&w, k, n);
+  h = (h ^ w) * 0x94d049bb133111ebull;
+  h ^= h >> 29;
+  return h;
+}
+
+static beck__sl_node_t *ht_find(const beck__sl_t *sl, const uint8_t *k, size_t kl, uint64_t h) {
+  if (sl->ht_cap == 0)
+    return NULL;
+  size_t mask = sl->ht_cap - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    const struct slot *sp = &sl->ht[i];
+    if (sp->node == NULL)
+      return NULL;
+    if (sp->hash == h && sp->node->klen == kl && (kl == 0 || memcmp(beck__sl_key(sp->node), k, kl) == 0))
+      return sp->node;
+  }
+}
+
+static void ht_place(struct slot *ht, size_t cap, uint64_t h, beck__sl_node_t *x) {
+  size_t mask = cap - 1, i = h & mask;
+  while (ht[i].node != NULL)
+    i = (i + 1) & mask;
+  ht[i].hash = h;
+  ht[i].node = x;
+}
+
+static beck_err_t ht_insert(beck__sl_t *sl, beck__sl_node_t *x) {
+  if ((sl->count + 1) * 2 > sl->ht_cap) {
+    size_t nc = sl->ht_cap ? sl->ht_cap * 2 : 64;
+    struct slot *nt = beck_calloc(nc, sizeof *nt);
+    if (nt == NULL)
+      return BECK_ERR_NOMEM;
+    for (size_t i = 0; i < sl->ht_cap; i++)
+      if (sl->ht[i].node != NULL)
+        ht_place(nt, nc, sl->ht[i].hash, sl->ht[i].node);
+    beck_free(sl->ht);
+    sl->ht = nt;
+    sl->ht_cap = nc;
+  }
+  ht_place(sl->ht, sl->ht_cap, x->hash, x);
+  return BECK_ERR_OK;
+}
+
+static void ht_remove(beck__sl_t *sl, beck__sl_node_t *x) {
+  size_t mask = sl->ht_cap - 1, i = x->hash & mask;
+  while (sl->ht[i].node != x)
+    i = (i + 1) & mask;
+  /* backward-shift deletion keeps every probe chain unbroken */
+  size_t j = i;
+  for (;;) {
+    j = (j + 1) & mask;
+    if (sl->ht[j].node == NULL)
+      break;
+    size_t home = sl->ht[j].hash & mask;
+    /* the entry at j may move into the hole at i when its home is not in (i, j] */
+    if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
+      sl->ht[i] = sl->ht[j];
+      i = j;
+    }
+  }
+  sl->ht[i].node = NULL;
+}
 
 int beck__keycmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl) {
   size_t m = al < bl ? al : bl;
@@ -61,6 +152,9 @@ void beck__sl_clear(beck__sl_t *sl) {
   memset(sl->head->next, 0, SL_MAX_LEVEL * sizeof(beck__sl_node_t *));
   sl->level = 1;
   sl->count = 0;
+  beck_free(sl->ht);
+  sl->ht = NULL;
+  sl->ht_cap = 0;
 }
 
 void beck__sl_free(beck__sl_t *sl) {
@@ -101,10 +195,7 @@ static beck__sl_node_t *find_ge(const beck__sl_t *sl, const uint8_t *k, size_t k
 }
 
 beck__sl_node_t *beck__sl_find(const beck__sl_t *sl, const uint8_t *k, size_t kl) {
-  beck__sl_node_t *x = find_ge(sl, k, kl, NULL);
-  if (x != NULL && beck__keycmp(beck__sl_key(x), x->klen, k, kl) == 0)
-    return x;
-  return NULL;
+  return ht_find(sl, k, kl, hash_key(k, kl));
 }
 
 beck__sl_node_t *beck__sl_seek(const beck__sl_t *sl, const uint8_t *k, size_t kl) {
@@ -132,12 +223,14 @@ static beck_err_t set_value(beck__sl_node_t *x, const uint8_t *v, size_t vl, int
 }
 
 beck_err_t beck__sl_put(beck__sl_t *sl, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl, int64_t ts) {
-  beck__sl_node_t *update[SL_MAX_LEVEL];
-  beck__sl_node_t *x = find_ge(sl, k, kl, update);
-  if (x != NULL && beck__keycmp(beck__sl_key(x), x->klen, k, kl) == 0)
+  uint64_t h = hash_key(k, kl);
+  beck__sl_node_t *x = ht_find(sl, k, kl, h);
+  if (x != NULL)
     return set_value(x, v, vl, ts);
   if (kl > UINT32_MAX)
     return BECK_ERR_TOOBIG;
+  beck__sl_node_t *update[SL_MAX_LEVEL];
+  find_ge(sl, k, kl, update);
   int lvl = random_level(sl);
   x = beck_malloc(sizeof *x + (size_t)lvl * sizeof(beck__sl_node_t *) + kl);
   if (x == NULL)
@@ -146,10 +239,14 @@ beck_err_t beck__sl_put(beck__sl_t *sl, const uint8_t *k, size_t kl, const uint8
   x->vlen = x->vcap = 0;
   x->klen = (uint32_t)kl;
   x->level = (uint8_t)lvl;
+  x->hash = h;
   if (kl)
     memcpy((uint8_t *)(x->next + lvl), k, kl);
   beck_err_t rc = set_value(x, v, vl, ts);
+  if (rc == BECK_ERR_OK)
+    rc = ht_insert(sl, x);
   if (rc != BECK_ERR_OK) {
+    beck_free(x->val);
     beck_free(x);
     return rc;
   }
@@ -167,15 +264,17 @@ beck_err_t beck__sl_put(beck__sl_t *sl, const uint8_t *k, size_t kl, const uint8
 }
 
 bool beck__sl_del(beck__sl_t *sl, const uint8_t *k, size_t kl) {
-  beck__sl_node_t *update[SL_MAX_LEVEL];
-  beck__sl_node_t *x = find_ge(sl, k, kl, update);
-  if (x == NULL || beck__keycmp(beck__sl_key(x), x->klen, k, kl) != 0)
+  beck__sl_node_t *x = ht_find(sl, k, kl, hash_key(k, kl));
+  if (x == NULL)
     return false;
+  beck__sl_node_t *update[SL_MAX_LEVEL];
+  find_ge(sl, k, kl, update);
   for (int i = 0; i < x->level; i++)
     if (update[i]->next[i] == x)
       update[i]->next[i] = x->next[i];
   while (sl->level > 1 && sl->head->next[sl->level - 1] == NULL)
     sl->level--;
+  ht_remove(sl, x);
   beck_free(x->val);
   beck_free(x);
   sl->count--;

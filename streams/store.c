@@ -2,12 +2,15 @@
  * store.c - a task's state store: a local key-value store (memory or
  * sqlite3) plus its changelog partition.
  *
- * Write path: every put/delete goes to the local store and is appended (as a
- * copy) to `pending`. At commit the pending records are produced durably to
- * the changelog ("<app>-<node>-changelog", partition = the task's partition,
- * cleanup.policy=compact: key = store key, value = store value or null for a
- * delete, timestamp = the record time). Only then is the local store
+ * Write path: every put/delete goes to the local store and its latest
+ * value per key is kept (a copy) in `pending`. At commit the pending
+ * records are produced durably, in first-write order, to the changelog
+ * ("<app>-<node>-changelog", partition = the task's partition,
+ * cleanup.policy=compact: key = store key, value = store value or null for
+ * a delete, timestamp = the record time). Only then is the local store
  * committed, with the changelog offset it now reflects as its checkpoint.
+ * Writing only the latest value per key per commit replays to the same
+ * state (a compacted topic keeps only the latest anyway).
  *
  * Invariant: the durable local state always equals the changelog replayed up
  * to its checkpoint. So a restart restores exactly:
@@ -50,7 +53,6 @@ beck_err_t beck__store_open(beck__task_t *task, const beck_stream_t *s, beck__st
     beck_free(st);
     return beck_error_set(e, BECK_ERR_NOMEM, "store %s: out of memory", s->name);
   }
-  beck_arena_init(&st->pending_arena, BECK__TASK_ARENA_CHUNK);
   st->partition = task->partition;
   st->io = task->io;
   st->changelog_next = -1;
@@ -59,7 +61,7 @@ beck_err_t beck__store_open(beck__task_t *task, const beck_stream_t *s, beck__st
   if (!s->store.no_changelog) {
     char topic[512];
     beck__topic_name(task->topo, s, "changelog", topic, sizeof topic);
-    if ((st->changelog = beck_strdup(topic)) == NULL)
+    if ((st->changelog = beck_strdup(topic)) == NULL || (st->pending = beck__logbuf_new()) == NULL)
       rc = beck_error_set(e, BECK_ERR_NOMEM, "out of memory");
   }
   if (rc == BECK_ERR_OK && s->store.kind == BECK_STORE_SQLITE) {
@@ -147,30 +149,7 @@ static beck_err_t log_write(beck__store_t *st, const uint8_t *k, size_t kl, cons
                             int64_t ts) {
   if (st->changelog == NULL)
     return BECK_ERR_OK;
-  if (st->npending == st->pending_cap) {
-    size_t nc = st->pending_cap ? st->pending_cap * 2 : 256;
-    beck_srec_t *a = beck_realloc(st->pending, nc * sizeof *a);
-    if (a == NULL)
-      return BECK_ERR_NOMEM;
-    st->pending = a;
-    st->pending_cap = nc;
-  }
-  beck_srec_t r = {0};
-  uint8_t *kc = beck_arena_memdup(&st->pending_arena, k, kl ? kl : 1);
-  if (kc == NULL)
-    return BECK_ERR_NOMEM;
-  r.key = beck_nstr(kc, (int32_t)kl);
-  if (vl < 0) {
-    r.value = beck_nstr_null();
-  } else {
-    uint8_t *vc = beck_arena_memdup(&st->pending_arena, v, vl ? (size_t)vl : 1);
-    if (vc == NULL)
-      return BECK_ERR_NOMEM;
-    r.value = beck_nstr(vc, (int32_t)vl);
-  }
-  r.timestamp = ts;
-  st->pending[st->npending++] = r;
-  return BECK_ERR_OK;
+  return beck__logbuf_put(st->pending, k, kl, v, vl, ts);
 }
 
 beck_err_t beck__store_put(beck__store_t *st, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl, int64_t ts,
@@ -196,14 +175,20 @@ beck_err_t beck__store_scan(beck__store_t *st, const uint8_t *lo, size_t lol, co
 }
 
 beck_err_t beck__store_commit(beck__store_t *st, bool checkpoint, beck_error_t *e) {
-  if (st->npending > 0) {
+  size_t n = st->pending ? beck__logbuf_count(st->pending) : 0;
+  if (n > 0) {
+    beck_srec_t *recs = beck_malloc(n * sizeof *recs);
+    if (recs == NULL)
+      return beck_error_set(e, BECK_ERR_NOMEM, "store %s: out of memory", st->name);
+    for (size_t i = 0; i < n; i++)
+      beck__logbuf_get(st->pending, i, &recs[i]);
     int64_t next = -1;
-    beck_err_t rc = st->io->vt->produce(st->io, st->changelog, st->partition, st->pending, st->npending, &next, e);
+    beck_err_t rc = st->io->vt->produce(st->io, st->changelog, st->partition, recs, n, &next, e);
+    beck_free(recs);
     if (rc != BECK_ERR_OK)
       return beck_error_wrap(e, "store %s: changelog %s-%d", st->name, st->changelog, (int)st->partition);
     st->changelog_next = next;
-    st->npending = 0;
-    beck_arena_reset(&st->pending_arena);
+    beck__logbuf_reset(st->pending);
   }
   if (checkpoint || ++st->commits_since_checkpoint >= st->checkpoint_every) {
     st->commits_since_checkpoint = 0;
@@ -219,8 +204,7 @@ void beck__store_close(beck__store_t *st) {
     return;
   if (st->kv != NULL)
     st->kv->vt->close(st->kv);
-  beck_free(st->pending);
-  beck_arena_destroy(&st->pending_arena);
+  beck__logbuf_free(st->pending);
   beck_free(st->changelog);
   beck_free(st->name);
   beck_free(st);

@@ -304,6 +304,7 @@ struct beck__sl_node {
   uint32_t klen;
   uint8_t level;
   int64_t ts;
+  uint64_t hash;
   beck__sl_node_t *next[]; /* level entries, then the key bytes */
 };
 
@@ -365,6 +366,21 @@ beck_err_t beck__kv_mem_open(beck__kv_t **out, beck_error_t *e);
  * recreated empty, and *was_reset is set. */
 beck_err_t beck__kv_sqlite_open(const char *path, beck__kv_t **out, bool *was_reset, beck_error_t *e);
 
+/* ---- changelog write buffer (changelog_buf.c) ---------------------------- */
+
+/* The latest write per key since the last reset, in first-write order. */
+typedef struct beck__logbuf beck__logbuf_t;
+
+beck__logbuf_t *beck__logbuf_new(void);
+void beck__logbuf_free(beck__logbuf_t *lb);
+/* Records a write (copies k and v); vl < 0 records a delete. */
+beck_err_t beck__logbuf_put(beck__logbuf_t *lb, const uint8_t *k, size_t kl, const uint8_t *v, int64_t vl,
+                            int64_t ts);
+size_t beck__logbuf_count(const beck__logbuf_t *lb);
+/* Entry i as a record (borrowing the buffer until the next put or reset). */
+void beck__logbuf_get(const beck__logbuf_t *lb, size_t i, beck_srec_t *out);
+void beck__logbuf_reset(beck__logbuf_t *lb);
+
 /* ---- stores with changelogs (store.c) ------------------------------------ */
 
 struct beck__store {
@@ -373,10 +389,9 @@ struct beck__store {
   char *changelog; /* NULL: not logged */
   int32_t partition;
   beck__io_t *io;
-  /* changelog records written since the last flush (owned copies) */
-  beck_srec_t *pending;
-  size_t npending, pending_cap;
-  beck_arena_t pending_arena;
+  /* changelog writes since the last flush, latest per key: a key updated
+   * many times between commits is written once */
+  beck__logbuf_t *pending;
   int64_t changelog_next; /* offset after our last durable changelog write; -1 unknown */
   int commits_since_checkpoint;
   int checkpoint_every;

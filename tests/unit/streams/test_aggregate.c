@@ -311,14 +311,19 @@ static void group_by_key_after_select_key_repartitions(void **state) {
   beck_topology_destroy(t);
 }
 
-static void aggregation_state_goes_to_its_changelog(void **state) {
+static void aggregation_state_goes_to_its_changelog_once_per_commit(void **state) {
   beck_topology_t *t = agg_topology(beck_stream_count, NULL);
   beck_test_driver_t *d = st_driver(t, 0, NULL);
   beck_error_t e;
-  beck_srec_t recs[] = {R("a", "x", 1), R("a", "y", 2)};
-  ST_OK(e, beck_test_driver_pipe(d, "input", recs, 2, &e));
+  beck_srec_t recs[] = {R("b", "x", 1), R("a", "y", 2), R("b", "z", 3)};
+  ST_OK(e, beck_test_driver_pipe(d, "input", recs, 3, &e));
+  /* one commit: the latest state of each key, in first-write order */
   assert_string_equal(st_drain(d, "app-agg-changelog"),
-                      "a:\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x01@1\na:\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02@2\n");
+                      "b:\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02@3\n"
+                      "a:\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x01@2\n");
+  ST_OK(e, st_pipe(d, "input", "a", "w", 4, &e));
+  assert_string_equal(st_drain(d, "app-agg-changelog"), "a:\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02@4\n");
+  ST_EXPECT(d, "output", "b:1@1\na:1@2\nb:2@3\na:2@4\n");
   beck_test_driver_destroy(d);
   beck_topology_destroy(t);
 }
@@ -338,7 +343,7 @@ int main(void) {
       cmocka_unit_test(aggregate_calls_init_once_per_key_then_add),
       cmocka_unit_test(group_by_derived_key_repartitions_across_partitions),
       cmocka_unit_test(group_by_key_after_select_key_repartitions),
-      cmocka_unit_test(aggregation_state_goes_to_its_changelog),
+      cmocka_unit_test(aggregation_state_goes_to_its_changelog_once_per_commit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -204,7 +204,14 @@ static void restart_resumes_from_committed_offsets_and_restored_state(void **sta
   produce(f, "input", 150, 10, 5);
   t = count_topology(BECK_STORE_SQLITE);
   s = runtime(f, t);
-  assert_int_equal(beck_streams_metric(s, "counts", "restored"), 150);
+  int64_t changelog = 0;
+  for (int32_t p = 0; p < 2; p++) {
+    int64_t start, high;
+    ST_OK(e, beck_client_watermarks(f->c, "app-counts-changelog", p, &start, &high, &e));
+    changelog += high - start;
+  }
+  assert_true(changelog >= 5 && changelog < 150); /* at most one record per key and commit */
+  assert_int_equal(beck_streams_metric(s, "counts", "restored"), changelog);
   ST_OK(e, beck_streams_run_until_idle(s, &e));
   assert_string_equal(latest(f, "counts", &n), "k0=32;k1=32;k2=32;k3=32;k4=32;");
   assert_all_committed(f, "input");
