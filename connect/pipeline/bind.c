@@ -186,7 +186,7 @@ static bool bind_config(loader_t *ld, const field_def_t *f, const ynode_t *v, vo
       opts = bigger;
       cap = nc;
     }
-    opts[n++] = (beck_pipeline_option_t){name, text ? text : "", beck__pl_pos(val)};
+    opts[n++] = (beck_pipeline_option_t){name, text ? text : "", beck__pl_pos(val), beck__pl_pos(p->key)};
   }
   *AT(dst, f->offset, beck_pipeline_option_t *) = opts;
   *AT(dst, f->count_offset, size_t) = n;
@@ -449,6 +449,18 @@ static void list_fields(const section_def_t *sec, char *buf, size_t cap) {
   }
 }
 
+/* The row's description as the end of a sentence: "the topic the sink
+ * reads" from "The topic the sink reads." */
+static const char *describe_doc(const field_def_t *f, char *buf, size_t cap) {
+  snprintf(buf, cap, "%s", f->doc);
+  size_t n = strlen(buf);
+  if (n > 0 && buf[n - 1] == '.')
+    buf[n - 1] = '\0';
+  if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
+    buf[0] = (char)(buf[0] - 'A' + 'a');
+  return buf;
+}
+
 /* A synthetic scalar for a default, positioned at the mapping. */
 static ynode_t *default_node(loader_t *ld, const ynode_t *map, const char *text) {
   ynode_t *n = beck__pl_alloc(ld, sizeof *n);
@@ -468,7 +480,7 @@ static ynode_t *default_node(loader_t *ld, const ynode_t *map, const char *text)
 
 bool beck__pl_bind(loader_t *ld, const section_def_t *sec, const ynode_t *map, void *dst, uint64_t *seen,
                    const char *subject) {
-  uint64_t mask = 0;
+  uint64_t mask = 0, suggested = 0;
   if (seen)
     *seen = 0;
   if (map == NULL || map->kind != YN_MAP) {
@@ -485,10 +497,15 @@ bool beck__pl_bind(loader_t *ld, const section_def_t *sec, const ynode_t *map, v
         fi = k;
       }
     }
+    if (f == NULL && sec == &beck__pl_sec_pipeline && strncmp(p->key->str, "x-", 2) == 0)
+      continue; /* extension keys: a place for anchors (x-defaults: &defaults ...) */
     if (f == NULL) {
       const char *s = beck__pl_suggest_field(sec, p->key->str);
       if (s != NULL) {
         beck__pl_error_at(ld, p->key, "unknown key '%.80s' in %s (did you mean '%s'?)", p->key->str, subject, s);
+        for (size_t k = 0; k < sec->nfields; k++)
+          if (sec->fields[k].name == s)
+            suggested |= (uint64_t)1 << k; /* no second message about it missing */
       } else {
         char list[400];
         list_fields(sec, list, sizeof list);
@@ -504,9 +521,10 @@ bool beck__pl_bind(loader_t *ld, const section_def_t *sec, const ynode_t *map, v
     if (mask & ((uint64_t)1 << k))
       continue;
     if (f->required) {
-      char t[200];
-      beck__pl_error_at(ld, map, "%s is missing required key '%s'; expected %s: %s", subject, f->name,
-                        beck__pl_describe_type(f, t, sizeof t), f->doc);
+      char d[400];
+      if (!(suggested & ((uint64_t)1 << k)))
+        beck__pl_error_at(ld, map, "%s is missing required key '%s'; expected %s", subject, f->name,
+                          describe_doc(f, d, sizeof d));
     } else if (f->def != NULL) {
       ynode_t *d = default_node(ld, map, f->def);
       if (d != NULL)

@@ -214,6 +214,15 @@ static bool enum_has(const char *choices, const char *v) {
   return false;
 }
 
+/* 1000000, not 1e+06. */
+static const char *fmt_num(double d, char *buf, size_t cap) {
+  if (d == floor(d) && fabs(d) < 1e15)
+    snprintf(buf, cap, "%.0f", d);
+  else
+    snprintf(buf, cap, "%g", d);
+  return buf;
+}
+
 bool beck__pl_check_option_value(loader_t *ld, const beck_connector_option_t *opt, const beck_pipeline_option_t *o,
                                  const char *subject) {
   const char *v = o->value;
@@ -271,8 +280,9 @@ bool beck__pl_check_option_value(loader_t *ld, const beck_connector_option_t *op
   default: break;
   }
   if (ranged && opt->min < opt->max && (num < opt->min || num > opt->max)) {
-    beck__pl_error_pos(ld, o->pos, "option '%s' of %s is %.60s, out of range; expected %g to %g", o->name, subject, v,
-                       opt->min, opt->max);
+    char lo[32], hi[32];
+    beck__pl_error_pos(ld, o->pos, "option '%s' of %s is %.60s, out of range; expected %s to %s", o->name, subject, v,
+                       fmt_num(opt->min, lo, sizeof lo), fmt_num(opt->max, hi, sizeof hi));
     return false;
   }
   return true;
@@ -326,7 +336,7 @@ static void check_connector(loader_t *ld, const ynode_t *root, const char *secti
     for (size_t r = 0; r < sizeof reserved / sizeof reserved[0]; r++)
       is_reserved |= strcmp(o->name, reserved[r]) == 0;
     if (is_reserved) {
-      beck__pl_error_pos(ld, o->pos, "option '%s' of %s is set by the pipeline; expected %s", o->name, subject,
+      beck__pl_error_pos(ld, o->key_pos, "option '%s' of %s is set by the pipeline; expected %s", o->name, subject,
                          want == BECK_CONNECTOR_SOURCE ? "the source's 'topic:' key" : "the sink's 'from:' key");
       continue;
     }
@@ -346,9 +356,9 @@ static void check_connector(loader_t *ld, const ynode_t *root, const char *secti
         names[n++] = c.extra[k].name;
       const char *s = beck_did_you_mean(o->name, strlen(o->name), names, n);
       if (s != NULL)
-        beck__pl_error_pos(ld, o->pos, "unknown option '%s' for %s (did you mean '%s'?)", o->name, subject, s);
+        beck__pl_error_pos(ld, o->key_pos, "unknown option '%s' for %s (did you mean '%s'?)", o->name, subject, s);
       else
-        beck__pl_error_pos(ld, o->pos, "unknown option '%s' for %s; expected one of its options (see beck connector "
+        beck__pl_error_pos(ld, o->key_pos, "unknown option '%s' for %s; expected one of its options (see beck connector "
                                        "describe %s)",
                            o->name, subject, connector);
       continue;
@@ -363,10 +373,15 @@ static void check_connector(loader_t *ld, const ynode_t *root, const char *secti
     bool set = false;
     for (size_t i = 0; i < nconfig && !set; i++)
       set = strcmp(config[i].name, opt->name) == 0;
-    if (!set)
-      beck__pl_error_at(ld, cfg ? cfg : item, "%s is missing required option '%s'; expected %s: %s", subject,
-                        opt->name, opt->type == BECK_CONNECTOR_OPT_ENUM && opt->choices ? opt->choices : "a value",
-                        opt->description ? opt->description : "");
+    if (!set) {
+      char desc[300];
+      snprintf(desc, sizeof desc, "%s", opt->description ? opt->description : "");
+      size_t dl = strlen(desc);
+      if (dl > 0 && desc[dl - 1] == '.')
+        desc[dl - 1] = '\0';
+      beck__pl_error_at(ld, cfg ? cfg : item, "%s is missing required option '%s'; expected it under 'config:'%s%s%s",
+                        subject, opt->name, desc[0] ? " (" : "", desc, desc[0] ? ")" : "");
+    }
   }
 }
 

@@ -47,7 +47,8 @@ typedef struct beck_pipeline_pos {
 typedef struct beck_pipeline_option {
   const char *name;
   const char *value;
-  beck_pipeline_pos_t pos; /* of the value */
+  beck_pipeline_pos_t pos;     /* of the value */
+  beck_pipeline_pos_t key_pos; /* of the key */
 } beck_pipeline_option_t;
 
 /* ---- sections ----------------------------------------------------------- */

@@ -65,7 +65,8 @@ static const field_def_t pipeline_fields[] = {
 };
 SECTION(beck__pl_sec_pipeline, "(top level)", "The file",
         "A pipeline file is one YAML mapping with these keys. Only `pipeline` is required; a useful file has "
-        "sources or topics, streams and sinks.",
+        "sources or topics, streams and sinks. Top-level keys that start with `x-` are ignored: a place for YAML "
+        "anchors (`x-defaults: &defaults ...`).",
         pipeline_fields);
 
 /* ---- topics, sources, sinks, tables ---- */

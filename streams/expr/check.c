@@ -95,17 +95,7 @@ beck_err_t beck__expr_add_const(beck_expr_t *x, json_t *j) {
 
 #define TN(t, buf) beck_type_name((t), buf, sizeof buf)
 
-/* "a string", "an array", "number or null": the article only for one kind. */
-static const char *type_a(beck_type_t t, char *buf, size_t cap) {
-  if (__builtin_popcount(t & BECK_TYPE_ANY) != 1 || t == BECK_TYPE_NULL)
-    return beck_type_name(t, buf, cap);
-  bool an = (t & (BECK_TYPE_ARRAY | BECK_TYPE_OBJECT)) != 0;
-  size_t n = (size_t)snprintf(buf, cap, "%s ", an ? "an" : "a");
-  if (n < cap)
-    beck_type_name(t, buf + n, cap - n);
-  return buf;
-}
-#define TA(t, buf) type_a((t), buf, sizeof buf)
+#define TA(t, buf) beck__type_a((t), buf, sizeof buf)
 
 /* Lists the allowed root names, "value, key or timestamp". */
 static void list_roots(uint32_t allowed, char *buf, size_t cap) {
@@ -238,7 +228,7 @@ static bool all_const(const node_t *n) {
 
 static beck_err_t need_cond(checker_t *c, const node_t *k, const char *what) {
   beck_type_t t = k->type;
-  if ((t & (BECK_TYPE_BOOL | BECK_TYPE_NULL)) == 0) {
+  if ((t & ~BECK_TYPE_NULL) != 0 && (t & BECK_TYPE_BOOL) == 0) {
     char b[64];
     return fail(c, k->start, "type error: %s needs a bool, got %s", what, TN(t, b));
   }
@@ -267,8 +257,17 @@ static beck_err_t check_binary(checker_t *c, node_t *n) {
       beck_type_t same = l & r & (BECK_TYPE_STRING | BECK_TYPE_ARRAY | BECK_TYPE_OBJECT);
       res |= same;
     }
-    if (res == 0)
+    if (res == 0) {
+      const beck_type_t known = BECK_TYPE_ANY & ~BECK_TYPE_NULL;
+      if (l == known || r == known) {
+        /* one side could be anything: name the side that cannot work */
+        static const char sym[] = {[OP_ADD] = '+', [OP_SUB] = '-', [OP_MUL] = '*', [OP_DIV] = '/', [OP_MOD] = '%'};
+        return fail(c, n->pos, "type error: '%c' cannot take %s; expected %s", sym[n->op],
+                    TA(l == known ? r : l, b1),
+                    n->op == OP_ADD ? "two numbers, two strings, two arrays or two objects" : "two numbers");
+      }
       return fail(c, n->pos, "type error: cannot %s %s and %s", op_verb(n->op), TN(l, b1), TN(r, b2));
+    }
     n->type = res | nullable;
     return BECK_ERR_OK;
   }
@@ -278,12 +277,12 @@ static beck_err_t check_binary(checker_t *c, node_t *n) {
   case OP_LE:
   case OP_GT:
   case OP_GE:
-    if (l != 0 && r != 0 && !((l & r) & (BECK_TYPE_NUMBER | BECK_TYPE_STRING)))
-      return fail(c, n->pos, "type error: cannot compare %s and %s", TN(l, b1), TN(r, b2));
     if ((l != 0 && !(l & (BECK_TYPE_NUMBER | BECK_TYPE_STRING))) ||
         (r != 0 && !(r & (BECK_TYPE_NUMBER | BECK_TYPE_STRING))))
       return fail(c, n->pos, "type error: cannot compare %s and %s; only numbers and strings are ordered",
                   TN(l ? l : lt, b1), TN(r ? r : rt, b2));
+    if (l != 0 && r != 0 && !((l & r) & (BECK_TYPE_NUMBER | BECK_TYPE_STRING)))
+      return fail(c, n->pos, "type error: cannot compare %s and %s", TN(l, b1), TN(r, b2));
     n->type = BECK_TYPE_BOOL;
     return BECK_ERR_OK;
   case OP_IN:
@@ -415,10 +414,7 @@ static beck_err_t check_call(checker_t *c, node_t *n) {
     return rc;
   beck_type_t nullable = 0;
   for (uint32_t k = 0; k < n->nkids; k++) {
-    int ai = k < 2 ? (int)k : 2;
-    while (ai > 0 && f->arg_types[ai] == 0)
-      ai--; /* the last listed kind repeats */
-    beck_type_t want = f->arg_types[ai];
+    beck_type_t want = beck__expr_fn_arg_type(f, k);
     beck_type_t got = n->kids[k]->type;
     nullable |= got & BECK_TYPE_NULL;
     if ((got & ~BECK_TYPE_NULL) != 0 && (got & want) == 0) {
@@ -554,7 +550,9 @@ beck_err_t beck__expr_check(beck_expr_t *x, const beck_expr_opts_t *opts, beck_e
     return rc;
   x->type = x->root->type;
   x->constant = x->root->kind == N_CONST;
-  if (opts->want != 0 && (x->type & (opts->want | BECK_TYPE_NULL)) == 0) {
+  /* null is always acceptable (a filter treats it as false); any other kind
+   * the result may have must include one that is wanted */
+  if (opts->want != 0 && (x->type & ~BECK_TYPE_NULL) != 0 && (x->type & opts->want) == 0) {
     char b1[64], b2[64];
     return fail(&c, x->root->start, "type error: %s must be %s, got %s", opts->what ? opts->what : "the result",
                 TA(opts->want, b1), TN(x->type, b2));

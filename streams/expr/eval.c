@@ -95,7 +95,7 @@ beck_err_t beck__expr_rt_error(expr_eval_t *ev, uint32_t pos, const char *fmt, .
   va_end(ap);
   uint32_t line, col;
   beck__expr_line_col(ev->x->src, ev->x->src_len, pos, &line, &col);
-  if (line > 1)
+  if (memchr(ev->x->src, '\n', ev->x->src_len) != NULL)
     beck_error_set(&ev->c->err, BECK_ERR_INVAL, "line %u, column %u: %.400s", line, col, msg);
   else
     beck_error_set(&ev->c->err, BECK_ERR_INVAL, "column %u: %.400s", col, msg);
@@ -432,14 +432,24 @@ static beck_err_t build_object(expr_eval_t *ev, const node_t *n, beck_val_t *out
 static beck_err_t call(expr_eval_t *ev, const node_t *n, beck_val_t *out) {
   const expr_fn_t *f = &beck__expr_functions[n->fn];
   beck_val_t args[EXPR_MAX_ARGS];
+  bool null_arg = false;
   for (uint32_t k = 0; k < n->nkids; k++) {
     beck_err_t rc = beck__expr_eval_node(ev, n->kids[k], &args[k]);
     if (rc != 0)
       return rc;
-    if ((f->flags & FN_NULLPROP) && args[k].kind == BECK_VAL_NULL) {
-      *out = beck_val_null();
-      return BECK_ERR_OK;
+    beck_type_t t = beck_val_type(&args[k]), want = beck__expr_fn_arg_type(f, k);
+    if (t == BECK_TYPE_NULL) {
+      null_arg = true;
+    } else if ((t & want) == 0) {
+      /* a field of the record held the wrong kind: the checker could not know */
+      char b[64];
+      return beck__expr_rt_error(ev, n->kids[k]->start, "type error: %s() expects %s as argument %u, got %s",
+                                 f->name, beck__type_a(want, b, sizeof b), k + 1, beck__val_kind_name(&args[k]));
     }
+  }
+  if ((f->flags & FN_NULLPROP) && null_arg) {
+    *out = beck_val_null();
+    return BECK_ERR_OK;
   }
   node_t named = *n;
   named.name = f->name;

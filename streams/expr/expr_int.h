@@ -174,6 +174,10 @@ bool beck__val_order(const beck_val_t *a, const beck_val_t *b, int *cmp);
 bool beck__val_is_number(const beck_val_t *v);
 double beck__val_as_double(const beck_val_t *v);
 const char *beck__val_kind_name(const beck_val_t *v);
+/* "a string", "an array", "number or null": an article for one kind only. */
+const char *beck__type_a(beck_type_t t, char *buf, size_t cap);
+/* The kinds argument k of f accepts (the last listed kind repeats). */
+beck_type_t beck__expr_fn_arg_type(const expr_fn_t *f, uint32_t k);
 /* Formats a double the shortest way that reads back exactly, with ".0" when
  * it would look like an integer. Returns the length. */
 size_t beck__format_double(double d, char *buf, size_t cap);

@@ -683,6 +683,13 @@ const expr_fn_t beck__expr_functions[] = {
 
 const size_t beck__expr_function_count = sizeof beck__expr_functions / sizeof beck__expr_functions[0];
 
+beck_type_t beck__expr_fn_arg_type(const expr_fn_t *f, uint32_t k) {
+  int ai = k < 2 ? (int)k : 2;
+  while (ai > 0 && f->arg_types[ai] == 0)
+    ai--;
+  return f->arg_types[ai];
+}
+
 int beck__expr_find_function(const char *name, size_t len) {
   for (size_t i = 0; i < beck__expr_function_count; i++)
     if (strlen(beck__expr_functions[i].name) == len && memcmp(beck__expr_functions[i].name, name, len) == 0)

@@ -20,7 +20,7 @@ const char *beck_type_name(beck_type_t t, char *buf, size_t cap) {
     return buf;
   buf[0] = '\0';
   t &= BECK_TYPE_ANY;
-  if (t == BECK_TYPE_ANY) {
+  if (t == BECK_TYPE_ANY || t == (BECK_TYPE_ANY & ~BECK_TYPE_NULL)) {
     snprintf(buf, cap, "any");
     return buf;
   }
@@ -44,6 +44,16 @@ const char *beck_type_name(beck_type_t t, char *buf, size_t cap) {
       len += (size_t)w;
     }
   }
+  return buf;
+}
+
+const char *beck__type_a(beck_type_t t, char *buf, size_t cap) {
+  if (__builtin_popcount(t & BECK_TYPE_ANY) != 1 || t == BECK_TYPE_NULL)
+    return beck_type_name(t, buf, cap);
+  bool an = (t & (BECK_TYPE_ARRAY | BECK_TYPE_OBJECT)) != 0;
+  size_t n = (size_t)snprintf(buf, cap, "%s ", an ? "an" : "a");
+  if (n < cap)
+    beck_type_name(t, buf + n, cap - n);
   return buf;
 }
 
@@ -193,6 +203,10 @@ static bool json_equal_num(json_t *a, json_t *b) {
 size_t beck__format_double(double d, char *buf, size_t cap) {
   if (!isfinite(d))
     return (size_t)snprintf(buf, cap, "null");
+  if (d == floor(d) && fabs(d) < 1e16) { /* integral: digits and ".0" */
+    int w = snprintf(buf, cap, "%.1f", d);
+    return w < 0 || (size_t)w >= cap ? 0 : (size_t)w;
+  }
   int n = 0;
   for (int prec = 1; prec <= 17; prec++) {
     n = snprintf(buf, cap, "%.*g", prec, d);
