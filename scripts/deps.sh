@@ -2,6 +2,7 @@
 # Installs Beck's build and test dependencies from Debian's packages.
 # Idempotent: installs only what is missing, and runs `apt-get update` only
 # when something must be installed. Run as root (or with sudo available).
+# Ends with the npm packages of tests/integration/kafkajs (its setup.sh).
 set -euo pipefail
 
 packages=(
@@ -20,7 +21,21 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# kafkajs (npm ci only when node_modules is missing or stale; node and npm come
+# with the machine, not from apt); under sudo as the invoking user, so the
+# checkout keeps its owner.
+kafkajs_setup() {
+  local setup
+  setup="$(dirname "${BASH_SOURCE[0]}")/../tests/integration/kafkajs/setup.sh"
+  if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
+    sudo -u "$SUDO_USER" -- "$setup"
+  else
+    "$setup"
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+  kafkajs_setup
   exit 0
 fi
 
@@ -31,3 +46,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "deps: done" >&2
+kafkajs_setup
