@@ -236,10 +236,20 @@ stop_server() { # sets SRV_STOP_MS
   SRV_PID=""
 }
 
-# idle RSS one second after start, before any topic exists
+# idle_cpu SECONDS: the server's CPU share while nobody talks to it
+idle_cpu() {
+  local c0 c1
+  c0=$(proc_cpu "$SRV_PID")
+  sleep "$1"
+  c1=$(proc_cpu "$SRV_PID")
+  awk -v a="$c0" -v b="$c1" -v s="$1" 'BEGIN{printf "%.4f", (b - a) / s}'
+}
+
+# idle RSS and CPU in the two seconds after start, before any topic exists
 emit_idle() { # emit_idle SYSTEM CLASS
-  sleep 1
-  emit idle "$1" "$2" 0 0 0 "{\"rss_kb\": $(proc_kb "$SRV_PID" VmRSS), \"ready_ms\": $SRV_READY_MS}"
+  local cpu
+  cpu=$(idle_cpu 2)
+  emit idle "$1" "$2" 0 0 0 "{\"rss_kb\": $(proc_kb "$SRV_PID" VmRSS), \"ready_ms\": $SRV_READY_MS, \"idle_cpu\": $cpu}"
 }
 
 # CPU over the server's life and its peak RSS, just before it stops
@@ -412,6 +422,7 @@ emit many beck stop 0 "$TENK" 0 "{\"stop_ms\": $SRV_STOP_MS, \"rss_kb_before\": 
 log "beck: restart over $TENK partitions (clean shutdown before)"
 start_beck "$dir"
 emit many beck clean-start 0 "$TENK" 0 "{\"ready_ms\": $SRV_READY_MS, \"rss_kb\": $(proc_kb "$SRV_PID" VmRSS)}"
+emit many beck idle 0 "$TENK" 0 "{\"idle_cpu\": $(idle_cpu 5)}"
 run_tool out "$BIN/beck-bench-kafka" produce --server "127.0.0.1:$SRV_PORT" --pid "$SRV_PID" --topic many --size 100 \
   --count "$TENK" --partitions "$TENK" --seconds 600
 emit many beck serve 100 "$TENK" 0 "$out"

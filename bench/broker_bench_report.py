@@ -130,6 +130,10 @@ def fmt_ratio(a, b):
     return "%.1fx" % (a / b) if a / b < 100 else "%.0fx" % (a / b)
 
 
+def fmt_pct(share, suffix=""):
+    return "n/a" if share is None else "%.1f%%%s" % (share * 100, suffix)
+
+
 def fmt_num(v, f="%.1f"):
     return "n/a" if v is None else f % v
 
@@ -277,7 +281,7 @@ def render_table(s, out):
 
     out.write("Broker cost: CPU seconds per million records (median), RSS\n")
     headers = ["system", "class", "100 B produce", "100 B consume", "1 KiB produce", "1 KiB consume", "idle RSS",
-               "peak RSS"]
+               "idle CPU", "peak RSS"]
     rows = []
     for system in ("beck", "nats", "redis"):
         for cls in ("page-cache", "fsync"):
@@ -291,7 +295,9 @@ def render_table(s, out):
                          fmt_num(get(t1, "consume", "cpu_s_per_m"), "%.2f"),
                          fmt_num(get(t2, "produce", "cpu_s_per_m"), "%.2f"),
                          fmt_num(get(t2, "consume", "cpu_s_per_m"), "%.2f"),
-                         fmt_num(idle and idle / 1024, "%.1f MB"), fmt_num(hwm and hwm / 1024, "%.1f MB")])
+                         fmt_num(idle and idle / 1024, "%.1f MB"),
+                         fmt_pct(get(s["idle"].get((system, cls)), "idle_cpu")),
+                         fmt_num(hwm and hwm / 1024, "%.1f MB")])
     table(headers, rows, out)
 
     if s["partitions"]:
@@ -349,6 +355,8 @@ def render_table(s, out):
             ["clean shutdown (SIGTERM)", fmt_num(get(many.get("stop"), "stop_ms"), "%.0f ms")],
             ["start-up after a clean shutdown", fmt_num(get(many.get("clean-start"), "ready_ms"), "%.0f ms")],
             ["RSS after that start-up", fmt_num((get(many.get("clean-start"), "rss_kb") or 0) / 1024, "%.1f MB")],
+            ["CPU while idle (5 s after that start-up)",
+             fmt_pct(get(many.get("idle"), "idle_cpu"), " of a CPU")],
             ["peak RSS after one more record per partition",
              fmt_num((get(many.get("serving-rss"), "hwm_kb") or 0) / 1024, "%.1f MB")],
             ["start-up after kill -9 (recovery)", fmt_num(get(many.get("recovery-start"), "ready_ms"), "%.0f ms")],
