@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -300,7 +301,9 @@ void beck_plugin_close(beck_plugin_t *p) {
   for (uint32_t k = 0; k < p->nconns; k++)
     beck_free(p->conns[k].options);
   beck_free(p->conns);
-  if (p->dl != NULL)
+  /* BECK_PLUGIN_KEEP_LOADED=1 keeps the code mapped so that sanitizer and
+   * valgrind reports at exit can still name plugin functions */
+  if (p->dl != NULL && getenv("BECK_PLUGIN_KEEP_LOADED") == NULL)
     dlclose(p->dl);
   beck_free(p->path);
   beck_free(p);

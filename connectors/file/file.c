@@ -239,7 +239,7 @@ static int fsrc_emit_line(fsrc_t *s, beck_source_batch_t *batch, const char *p, 
 static int fsrc_drain(fsrc_t *s, beck_source_batch_t *batch) {
   size_t start = 0;
   int rc = 0;
-  while (rc == 0) {
+  while (rc == 0 && start < s->len) {
     char *nl = memchr(s->buf + start, '\n', s->len - start);
     if (nl == NULL)
       break;
@@ -266,7 +266,8 @@ static int fsrc_drain(fsrc_t *s, beck_source_batch_t *batch) {
     if (rc < 0)
       return rc;
   }
-  memmove(s->buf, s->buf + start, s->len - start);
+  if (start > 0)
+    memmove(s->buf, s->buf + start, s->len - start);
   s->len -= start;
   s->base += (off_t)start;
   return rc;

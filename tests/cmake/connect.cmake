@@ -50,3 +50,15 @@ beck_unit_test(test_connect_postgres unit/connect/test_postgres_connectors.c 900
 target_sources(test_connect_postgres PRIVATE unit/connect/pgfixture.c)
 target_compile_definitions(test_connect_postgres PRIVATE BECK_CONNECT_RUNNER="$<TARGET_FILE:connect_runner>")
 add_dependencies(test_connect_postgres ${BECK_CONNECTORS} connect_runner)
+
+# The SDK out of the tree: install the header + pkg-config file, build the
+# template plugin with them alone, run data through it.
+add_test(NAME connect_out_of_tree_plugin
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/connect/out_of_tree.sh ${CMAKE_BINARY_DIR} $<TARGET_FILE:connect_runner>)
+set_tests_properties(connect_out_of_tree_plugin PROPERTIES TIMEOUT 120)
+
+# Plugins stay mapped until exit so sanitizer reports can name their code
+# (and libraries they pull in, like libpq's, are not reported as leaked when
+# unloaded).
+set_tests_properties(test_connect_loader test_connect_file test_connect_worker test_connect_sqlite
+  test_connect_postgres connect_out_of_tree_plugin PROPERTIES ENVIRONMENT "BECK_PLUGIN_KEEP_LOADED=1")

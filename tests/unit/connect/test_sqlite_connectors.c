@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "connect/worker.h"
 #include "harness.h"
 #include "tmpdir.h"
 
@@ -187,12 +189,77 @@ static void sqlite_source_timestamp_mode_orders_by_time_then_id(void **state) {
   beck_test_rmdir(dir);
 }
 
+/* Waits until the query returns want. */
+static void wait_rows(const char *db, const char *sql, const char *want, int timeout_ms) {
+  const char *got = "";
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    sqlite3 *h;
+    sqlite3_stmt *q;
+    int ok = 0;
+    if (sqlite3_open(db, &h) == SQLITE_OK && sqlite3_prepare_v2(h, sql, -1, &q, NULL) == SQLITE_OK) {
+      sqlite3_finalize(q);
+      ok = 1;
+    }
+    sqlite3_close(h);
+    if (ok) {
+      got = query(db, sql);
+      if (strcmp(got, want) == 0)
+        return;
+    }
+    usleep(20000);
+  }
+  fail_msg("%s: got '%s', want '%s'", sql, got, want);
+}
+
+static void sqlite_source_to_topic_to_sqlite_sink_round_trip(void **state) {
+  char *dir = beck_test_tmpdir("sqlite-rt");
+  char data[512], src[512], dst[512];
+  snprintf(data, sizeof data, "%s/data", dir);
+  snprintf(src, sizeof src, "%s/src.db", dir);
+  snprintf(dst, sizeof dst, "%s/dst.db", dir);
+  exec_sql(src, "PRAGMA journal_mode=WAL; CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, age INTEGER);");
+  char sql[256];
+  for (int k = 1; k <= 300; k++) {
+    snprintf(sql, sizeof sql, "INSERT INTO people VALUES (%d, 'p%d', %d);", k, k, 20 + k % 50);
+    exec_sql(src, sql);
+  }
+  beck_client_t *c = NULL;
+  beck_connect_worker_t *w = NULL;
+  beck_error_t e;
+  assert_int_equal(beck_client_open_embedded(data, &c, &e), BECK_ERR_OK);
+  beck_connect_worker_config_t cfg = {.client = c};
+  assert_int_equal(beck_connect_worker_new(&cfg, &w, &e), BECK_ERR_OK);
+  const char *k1[] = {"name", "connector", "topic", "db.path", "table", "incrementing.column", "key.column",
+                      "poll.interval", "batch.rows"};
+  const char *v1[] = {"people-in", "sqlite-source", "people", src, "people", "id", "id", "20ms", "64"};
+  assert_int_equal(beck_connect_worker_add(w, k1, v1, 9, &e), BECK_ERR_OK);
+  const char *k2[] = {"name", "connector", "topics", "db.path", "table", "fields", "mode", "pk.fields",
+                      "offset.flush.interval"};
+  const char *v2[] = {"people-out", "sqlite-sink", "people", dst, "people_copy", "id:integer,name:text,age:integer",
+                      "upsert", "id", "50ms"};
+  assert_int_equal(beck_connect_worker_add(w, k2, v2, 9, &e), BECK_ERR_OK);
+  assert_int_equal(beck_connect_worker_start(w, "people-in", &e), BECK_ERR_OK);
+  assert_int_equal(beck_connect_worker_start(w, "people-out", &e), BECK_ERR_OK);
+  wait_rows(dst, "SELECT count(*), sum(id), sum(age) FROM people_copy", "300|45150|13350\n", 20000);
+  exec_sql(src, "INSERT INTO people VALUES (301, 'late', 99); UPDATE people SET name = 'p1-renamed' WHERE id = 1;");
+  wait_rows(dst, "SELECT count(*) FROM people_copy", "301\n", 20000);
+  assert_string_equal(query(dst, "SELECT id, name, age FROM people_copy WHERE id IN (1, 150, 301) ORDER BY id"),
+                      "1|p1|21\n150|p150|20\n301|late|99\n"); /* an update does not move the id: not re-read */
+  assert_int_equal(beck_connect_worker_stop(w, "people-out", &e), BECK_ERR_OK);
+  assert_string_equal(query(dst, "SELECT next_offset FROM beck_connect_offsets WHERE connector = 'people-out'"),
+                      "301\n");
+  beck_connect_worker_free(w);
+  beck_client_close(c);
+  beck_test_rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sqlite_sink_writes_rows_and_offsets_in_one_transaction),
       cmocka_unit_test(sqlite_sink_upserts_on_key),
       cmocka_unit_test(sqlite_source_reads_new_rows_and_resumes),
       cmocka_unit_test(sqlite_source_timestamp_mode_orders_by_time_then_id),
+      cmocka_unit_test(sqlite_source_to_topic_to_sqlite_sink_round_trip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
