@@ -82,6 +82,12 @@ const char *beck_plugin_builtin_dir(void);
 const char *beck_connector_kind_name(beck_connector_kind_t k);   /* "source", "sink" */
 const char *beck_connector_opt_type_name(uint32_t type);         /* "string", "int", ... */
 
+/* The connector as JSON: name, kind, description, version, abi, path,
+ * options[] and worker_options[] (each {name, type, required, default,
+ * description[, choices][, min, max]}). Returns a string to free with
+ * beck_free(), or NULL when out of memory. */
+char *beck_connector_describe_json(const beck_connector_info_t *info);
+
 /* Options the worker itself reads for every connector (name, topic(s),
  * errors.*, ...), in the same schema format as plugin options. */
 const beck_connector_option_t *beck_connect_worker_options(beck_connector_kind_t kind, uint32_t *count);

@@ -13,6 +13,7 @@
 
 #include "connect/connect_int.h"
 #include "connect/plugin.h"
+#include "base/alloc.h"
 #include "tmpdir.h"
 
 #define PLUGIN(name) BECK_TEST_PLUGIN_DIR "/" name ".so"
@@ -149,6 +150,27 @@ static void discovery_keeps_good_plugins_and_lists_bad_ones(void **state) {
   assert_true(saw_major);
   beck_plugin_set_free(s);
   beck_test_rmdir(dir);
+}
+
+static void describe_json_lists_plugin_and_worker_options(void **state) {
+  beck_plugin_t *p = NULL;
+  beck_error_t e;
+  assert_int_equal(beck_plugin_open(PLUGIN("good_plugin"), &p, &e), BECK_ERR_OK);
+  char *j = beck_connector_describe_json(beck_plugin_connector(p, 0));
+  assert_non_null(j);
+  assert_non_null(strstr(j, "\"name\": \"test-source\",\n  \"kind\": \"source\""));
+  assert_non_null(strstr(j, "\"abi\": \"1.0\""));
+  assert_non_null(strstr(j, "\"name\": \"mode\",\n      \"type\": \"enum\",\n      \"required\": false,\n"
+                            "      \"default\": \"plain\""));
+  assert_non_null(strstr(j, "\"choices\": \"plain|fancy\""));
+  assert_non_null(strstr(j, "\"name\": \"errors.tolerance\""));
+  assert_non_null(strstr(j, "\"name\": \"topic\""));
+  beck_free(j);
+  j = beck_connector_describe_json(beck_plugin_connector(p, 1));
+  assert_non_null(strstr(j, "\"name\": \"topics\""));
+  assert_non_null(strstr(j, "\"name\": \"out.path\",\n      \"type\": \"string\",\n      \"required\": true"));
+  beck_free(j);
+  beck_plugin_close(p);
 }
 
 static void builtin_dir_is_next_to_the_executable(void **state) {
@@ -349,6 +371,7 @@ int main(void) {
       cmocka_unit_test(undefined_symbol_is_refused_at_load),
       cmocka_unit_test(non_elf_and_missing_files_are_refused),
       cmocka_unit_test(discovery_keeps_good_plugins_and_lists_bad_ones),
+      cmocka_unit_test(describe_json_lists_plugin_and_worker_options),
       cmocka_unit_test(builtin_dir_is_next_to_the_executable),
       cmocka_unit_test(config_binds_types_defaults_and_units),
       cmocka_unit_test(config_errors_say_what_is_wrong),
