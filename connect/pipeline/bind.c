@@ -513,6 +513,8 @@ bool beck__pl_bind(loader_t *ld, const section_def_t *sec, const ynode_t *map, v
       }
       continue;
     }
+    if (mask & ((uint64_t)1 << fi))
+      continue; /* a duplicate key: yaml.c reported it; the first one counts */
     mask |= (uint64_t)1 << fi;
     beck__pl_bind_field(ld, f, p->val, dst, subject);
   }
