@@ -159,12 +159,16 @@ static uint8_t *state_alloc(beck_sctx_t *ctx, size_t n, beck_nstr_t *out) {
 
 static bool state_ok(const beck__aggfn_t *a, beck_nstr_t s) {
   switch (a->kind) {
-  case BECK__AGG_COUNT: return s.len == 8;
+  case BECK__AGG_COUNT:
+    return s.len == 8;
   case BECK__AGG_SUM:
   case BECK__AGG_MIN:
-  case BECK__AGG_MAX: return s.len == 9;
-  case BECK__AGG_AVG: return s.len == 17;
-  default: return true;
+  case BECK__AGG_MAX:
+    return s.len == 9;
+  case BECK__AGG_AVG:
+    return s.len == 17;
+  default:
+    return true;
   }
 }
 
@@ -273,7 +277,9 @@ int beck__agg_merge(const beck__aggfn_t *a, beck_sctx_t *ctx, beck_nstr_t key, b
     *out = x;
     return a->reduce(a->reduce_ud, ctx, x, &r, out);
   }
-  case BECK__AGG_CUSTOM: *out = x; return a->user.merge(a->user.ud, ctx, key, x, y, out);
+  case BECK__AGG_CUSTOM:
+    *out = x;
+    return a->user.merge(a->user.ud, ctx, key, x, y, out);
   }
   return BECK_ERR_INVAL;
 }
@@ -288,12 +294,15 @@ int beck__agg_result(const beck__aggfn_t *a, beck_sctx_t *ctx, beck_nstr_t state
   }
   case BECK__AGG_SUM:
   case BECK__AGG_MIN:
-  case BECK__AGG_MAX: return emit_num(a, ctx, num_load(state.ptr), out);
+  case BECK__AGG_MAX:
+    return emit_num(a, ctx, num_load(state.ptr), out);
   case BECK__AGG_AVG: {
     int64_t c = (int64_t)beck_load_be64(state.ptr + 9);
     beck_num_t v = {.is_double = true, .d = c ? num_d(num_load(state.ptr)) / (double)c : 0.0};
     return emit_num(a, ctx, v, out);
   }
-  default: *out = state; return 0;
+  default:
+    *out = state;
+    return 0;
   }
 }

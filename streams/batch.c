@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 void beck__ob_init(beck__obatch_t *ob, beck_arena_t *arena) {
   ob->recs = NULL;
   ob->n = ob->cap = 0;

@@ -85,8 +85,7 @@ static beck_err_t rehash(beck__logbuf_t *lb, size_t nslots) {
   return BECK_ERR_OK;
 }
 
-beck_err_t beck__logbuf_put(beck__logbuf_t *lb, const uint8_t *k, size_t kl, const uint8_t *v, int64_t vl,
-                            int64_t ts) {
+beck_err_t beck__logbuf_put(beck__logbuf_t *lb, const uint8_t *k, size_t kl, const uint8_t *v, int64_t vl, int64_t ts) {
   if (kl > UINT32_MAX || vl > INT32_MAX || lb->n >= UINT32_MAX - 1)
     return BECK_ERR_TOOBIG;
   uint64_t h = lb_hash(k, kl);

@@ -140,8 +140,7 @@ static beck_err_t pipe_into(beck_test_driver_t *d, const char *topic, int32_t pa
   if (rc != BECK_ERR_OK)
     return beck_error_wrap(e, "test driver: pipe");
   if (partition >= nparts)
-    return beck_error_set(e, BECK_ERR_INVAL, "test driver: pipe: topic %s has no partition %d", topic,
-                          (int)partition);
+    return beck_error_set(e, BECK_ERR_INVAL, "test driver: pipe: topic %s has no partition %d", topic, (int)partition);
   /* One produce per partition, keeping the records' order within each. */
   beck_srec_t *buf = beck_calloc(n ? n : 1, sizeof *buf);
   if (buf == NULL)
@@ -149,10 +148,9 @@ static beck_err_t pipe_into(beck_test_driver_t *d, const char *topic, int32_t pa
   for (int32_t p = 0; p < nparts && rc == BECK_ERR_OK; p++) {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-      int32_t rp = partition >= 0 ? partition
-                   : recs[i].key.len < 0
-                       ? 0
-                       : beck__partition_for_key(recs[i].key.ptr, (size_t)recs[i].key.len, nparts);
+      int32_t rp = partition >= 0        ? partition
+                   : recs[i].key.len < 0 ? 0
+                                         : beck__partition_for_key(recs[i].key.ptr, (size_t)recs[i].key.len, nparts);
       if (rp == p)
         buf[k++] = recs[i];
     }

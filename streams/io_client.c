@@ -8,8 +8,7 @@
  *           flush writes is durable when this returns.
  * fetch     copies each fetched record (key, value, headers) into the
  *           task's arena: the client's records only live during its
- *           callback. Never waits (timeout 0); the runner backs off when
- *           idle.
+ *           callback. Waits at most wait_ms (the client's long poll).
  * commit    the client's simple commit for group = application id.
  *
  * Thread-safe as the client is: tasks on different threads share one io.
@@ -138,11 +137,12 @@ oom:
 }
 
 static beck_err_t ic_fetch(beck__io_t *io, const char *topic, int32_t partition, int64_t offset, size_t max,
-                           beck_arena_t *arena, beck_srec_t **recs, int64_t **offsets, size_t *n, int64_t *next,
-                           beck_error_t *e) {
+                           int wait_ms, beck_arena_t *arena, beck_srec_t **recs, int64_t **offsets, size_t *n,
+                           int64_t *next, beck_error_t *e) {
   fetch_acc_t acc = {.arena = arena, .max = max ? max : 1};
   int64_t nx = offset;
-  beck_err_t rc = beck_client_fetch(cl(io), topic, partition, offset, FETCH_MAX_BYTES, 0, on_record, &acc, &nx, e);
+  beck_err_t rc =
+      beck_client_fetch(cl(io), topic, partition, offset, FETCH_MAX_BYTES, wait_ms, on_record, &acc, &nx, e);
   if (rc == BECK_ERR_OK && acc.err != BECK_ERR_OK)
     rc = beck_error_set(e, acc.err, "fetch %s-%d: out of memory", topic, (int)partition);
   if (rc != BECK_ERR_OK)
@@ -165,14 +165,14 @@ static beck_err_t ic_commit(beck__io_t *io, const char *group, const char *topic
   return beck_client_commit(cl(io), group, topic, partition, offset, e);
 }
 
-static beck_err_t ic_committed(beck__io_t *io, const char *group, const char *topic, int32_t partition,
-                               int64_t *offset, beck_error_t *e) {
+static beck_err_t ic_committed(beck__io_t *io, const char *group, const char *topic, int32_t partition, int64_t *offset,
+                               beck_error_t *e) {
   return beck_client_committed(cl(io), group, topic, partition, offset, e);
 }
 
 static void ic_destroy(beck__io_t *io) { beck_free(io); }
 
-static const beck__io_vt_t client_vt = {ic_create_topic, ic_partitions, ic_produce,  ic_fetch,
+static const beck__io_vt_t client_vt = {ic_create_topic, ic_partitions, ic_produce,   ic_fetch,
                                         ic_watermarks,   ic_commit,     ic_committed, ic_destroy};
 
 beck_err_t beck__io_client_new(beck_client_t *c, beck__io_t **out, beck_error_t *e) {

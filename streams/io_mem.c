@@ -127,8 +127,8 @@ static beck_err_t mem_produce(beck__io_t *io, const char *topic, int32_t partiti
 }
 
 static beck_err_t mem_fetch(beck__io_t *io, const char *topic, int32_t partition, int64_t offset, size_t max,
-                            beck_arena_t *arena, beck_srec_t **recs, int64_t **offsets, size_t *n, int64_t *next,
-                            beck_error_t *e) {
+                            int wait_ms, beck_arena_t *arena, beck_srec_t **recs, int64_t **offsets, size_t *n,
+                            int64_t *next, beck_error_t *e) {
   mpart_t *p;
   beck_err_t rc = get_part((io_mem_t *)io, topic, partition, &p, e);
   if (rc != BECK_ERR_OK)
@@ -233,7 +233,7 @@ static void mem_destroy(beck__io_t *io) {
   beck_free(m);
 }
 
-static const beck__io_vt_t mem_vt = {mem_create_topic, mem_partitions, mem_produce, mem_fetch,
+static const beck__io_vt_t mem_vt = {mem_create_topic, mem_partitions, mem_produce,   mem_fetch,
                                      mem_watermarks,   mem_commit,     mem_committed, mem_destroy};
 
 beck_err_t beck__io_mem_new(beck__io_t **out, beck_error_t *e) {

@@ -78,8 +78,7 @@ static beck_err_t expire(ss_state_t *s, beck_error_t *e) {
   beck_arena_t *a = beck__arena(n);
   for (;;) {
     beck__sl_node_t *x = beck__sl_seek(w->idx, NULL, 0);
-    if (x == NULL || x->klen < 8 ||
-        (int64_t)(beck_load_be64(beck__sl_key(x)) ^ 0x8000000000000000ull) > w->observed)
+    if (x == NULL || x->klen < 8 || (int64_t)(beck_load_be64(beck__sl_key(x)) ^ 0x8000000000000000ull) > w->observed)
       return BECK_ERR_OK;
     size_t kl = x->klen - 8;
     uint8_t *k = beck_arena_memdup(a, beck__sl_key(x) + 8, kl);

@@ -133,14 +133,18 @@ static beck_err_t tt_process(beck__nrt_t *n, int port, const beck_sbatch_t *in, 
     bool lp = l->value.len >= 0, rp = r->value.len >= 0;
     enum { NOTHING, JOIN, TOMBSTONE } what = NOTHING;
     switch (kind) {
-    case BECK_JOIN_INNER: what = lp && rp ? JOIN : (found ? TOMBSTONE : NOTHING); break;
+    case BECK_JOIN_INNER:
+      what = lp && rp ? JOIN : (found ? TOMBSTONE : NOTHING);
+      break;
     case BECK_JOIN_LEFT:
       if (port == 0)
         what = lp ? JOIN : TOMBSTONE;
       else
         what = lp ? JOIN : NOTHING;
       break;
-    case BECK_JOIN_OUTER: what = lp || rp ? JOIN : TOMBSTONE; break;
+    case BECK_JOIN_OUTER:
+      what = lp || rp ? JOIN : TOMBSTONE;
+      break;
     }
     if (what == NOTHING)
       continue;

@@ -23,9 +23,15 @@ static beck_err_t map_any(beck__nrt_t *n, const beck_sbatch_t *in, map_kind_t ki
     beck_srec_t o = *r;
     int rc;
     switch (kind) {
-    case MAP_RECORD: rc = d->map(d->ud, &ctx, r, &o); break;
-    case MAP_VALUE: rc = d->bytes(d->ud, &ctx, r, &o.value); break;
-    default: rc = d->bytes(d->ud, &ctx, r, &o.key); break;
+    case MAP_RECORD:
+      rc = d->map(d->ud, &ctx, r, &o);
+      break;
+    case MAP_VALUE:
+      rc = d->bytes(d->ud, &ctx, r, &o.value);
+      break;
+    default:
+      rc = d->bytes(d->ud, &ctx, r, &o.key);
+      break;
     }
     if (rc < 0 || ctx.nomem) {
       beck_err_t erc = beck__callback_error(n, &ctx, rc < 0 ? rc : 0, e);

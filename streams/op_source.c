@@ -49,8 +49,8 @@ static beck_err_t table_process(beck__nrt_t *n, int port, const beck_sbatch_t *i
     if (r->value.len < 0)
       rc = beck__store_del(n->store, r->key.ptr, (size_t)r->key.len, r->timestamp, e);
     else
-      rc = beck__store_put(n->store, r->key.ptr, (size_t)r->key.len, r->value.ptr, (size_t)r->value.len,
-                           r->timestamp, e);
+      rc = beck__store_put(n->store, r->key.ptr, (size_t)r->key.len, r->value.ptr, (size_t)r->value.len, r->timestamp,
+                           e);
     if (rc == BECK_ERR_OK)
       rc = beck__ob_push(&ob, r);
     if (rc != BECK_ERR_OK)

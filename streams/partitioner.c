@@ -22,8 +22,10 @@ uint32_t beck__murmur2(const uint8_t *data, size_t len) {
     h ^= k;
   }
   switch (len - i) {
-  case 3: h ^= (uint32_t)data[i + 2] << 16; /* fall through */
-  case 2: h ^= (uint32_t)data[i + 1] << 8;  /* fall through */
+  case 3:
+    h ^= (uint32_t)data[i + 2] << 16; /* fall through */
+  case 2:
+    h ^= (uint32_t)data[i + 1] << 8; /* fall through */
   case 1:
     h ^= (uint32_t)data[i];
     h *= m;

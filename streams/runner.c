@@ -21,9 +21,9 @@
  *   - exactly-once (embedded): beck__task_commit is the one place that
  *     writes outputs, changelogs and offsets; an atomic log transaction
  *     around its three steps gives EOS;
- *   - remote mode: only the client differs (beck_client_open_remote); the
- *     runtime tests can run against the broker and librdkafka's mock
- *     cluster as tests/unit/core/test_client.c does;
+ *   - remote mode: only the client differs (beck_client_open_remote);
+ *     test_runtime.c runs against librdkafka's mock cluster, the built
+ *     broker is the next mode to add;
  *   - consumer-group rebalancing across processes: tasks are created per
  *     (sub-topology, partition) by beck_streams_new; assigning a subset of
  *     them per process is where a group protocol would decide.
@@ -180,8 +180,18 @@ beck_err_t beck_streams_run_until_idle(beck_streams_t *s, beck_error_t *e) {
         return rc;
       any |= did > 0;
     }
-    if (!any)
+    if (any)
+      continue;
+    bool behind = false;
+    for (int i = 0; i < s->ntasks && !behind; i++) {
+      beck_err_t rc = beck__task_behind(s->tasks[i], &behind, e);
+      if (rc != BECK_ERR_OK)
+        return rc;
+    }
+    if (!behind)
       return BECK_ERR_OK;
+    struct timespec ts = {0, 1000000L}; /* a remote fetch is on its way */
+    nanosleep(&ts, NULL);
   }
 }
 

@@ -32,6 +32,10 @@
 
 #include "base/alloc.h"
 
+/* Empty fetches (of up to 200 ms each) a restore tolerates below the high
+ * watermark before it gives up. */
+#define RESTORE_IDLE_FETCHES 150
+
 static beck_err_t mkdirs(char *path, beck_error_t *e) {
   for (char *p = path + 1; *p; p++) {
     if (*p != '/')
@@ -107,11 +111,12 @@ beck_err_t beck__store_restore(beck__store_t *st, beck_error_t *e) {
   }
   beck_arena_t arena;
   beck_arena_init(&arena, BECK__TASK_ARENA_CHUNK);
+  int idle = 0;
   while (from < high) {
     beck_srec_t *recs;
     size_t n;
     int64_t next;
-    rc = io->vt->fetch(io, st->changelog, st->partition, from, 4096, &arena, &recs, NULL, &n, &next, e);
+    rc = io->vt->fetch(io, st->changelog, st->partition, from, 4096, 200, &arena, &recs, NULL, &n, &next, e);
     if (rc != BECK_ERR_OK)
       break;
     for (size_t i = 0; i < n && rc == BECK_ERR_OK; i++) {
@@ -121,15 +126,23 @@ beck_err_t beck__store_restore(beck__store_t *st, beck_error_t *e) {
       if (r->value.len < 0)
         rc = st->kv->vt->del(st->kv, r->key.ptr, (size_t)r->key.len, e);
       else
-        rc = st->kv->vt->put(st->kv, r->key.ptr, (size_t)r->key.len, r->value.ptr, (size_t)r->value.len,
-                             r->timestamp, e);
+        rc = st->kv->vt->put(st->kv, r->key.ptr, (size_t)r->key.len, r->value.ptr, (size_t)r->value.len, r->timestamp,
+                             e);
       st->m_restored++;
     }
     beck_arena_reset(&arena);
     if (rc != BECK_ERR_OK)
       break;
-    if (n == 0 || next <= from)
-      break;
+    if (n == 0 && next <= from) {
+      /* a remote log may not have the records in hand yet */
+      if (++idle > RESTORE_IDLE_FETCHES) {
+        rc = beck_error_set(e, BECK_ERR_TIMEOUT, "no records at offset %lld below the high watermark %lld",
+                            (long long)from, (long long)high);
+        break;
+      }
+      continue;
+    }
+    idle = 0;
     from = next;
   }
   beck_arena_destroy(&arena);
@@ -145,8 +158,7 @@ int beck__store_get(beck__store_t *st, const uint8_t *k, size_t kl, beck_slice_t
   return st->kv->vt->get(st->kv, k, kl, v, ts, e);
 }
 
-static beck_err_t log_write(beck__store_t *st, const uint8_t *k, size_t kl, const uint8_t *v, int64_t vl,
-                            int64_t ts) {
+static beck_err_t log_write(beck__store_t *st, const uint8_t *k, size_t kl, const uint8_t *v, int64_t vl, int64_t ts) {
   if (st->changelog == NULL)
     return BECK_ERR_OK;
   return beck__logbuf_put(st->pending, k, kl, v, vl, ts);

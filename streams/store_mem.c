@@ -64,8 +64,8 @@ static void mem_close(beck__kv_t *s) {
   beck_free(m);
 }
 
-static const beck__kv_vt_t mem_vt = {mem_get, mem_put, mem_del, mem_scan, mem_commit, mem_checkpoint, mem_clear,
-                                     mem_close};
+static const beck__kv_vt_t mem_vt = {mem_get,    mem_put,        mem_del,   mem_scan,
+                                     mem_commit, mem_checkpoint, mem_clear, mem_close};
 
 beck_err_t beck__kv_mem_open(beck__kv_t **out, beck_error_t *e) {
   mem_kv_t *m = beck_calloc(1, sizeof *m);

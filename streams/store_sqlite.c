@@ -188,9 +188,10 @@ static beck_err_t try_open(sql_kv_t *s, beck_error_t *e) {
   sqlite3_busy_timeout(s->db, 5000);
   if (!quick_check_ok(s->db))
     return beck_error_set(e, BECK_ERR_CORRUPT, "quick_check failed");
-  if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-              "CREATE TABLE IF NOT EXISTS kv(k BLOB PRIMARY KEY, v BLOB NOT NULL, ts INTEGER NOT NULL) WITHOUT ROWID;"
-              "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, val INTEGER NOT NULL)",
+  if (exec(s,
+           "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+           "CREATE TABLE IF NOT EXISTS kv(k BLOB PRIMARY KEY, v BLOB NOT NULL, ts INTEGER NOT NULL) WITHOUT ROWID;"
+           "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, val INTEGER NOT NULL)",
            e) != BECK_ERR_OK)
     return BECK_ERR_CORRUPT;
   struct {

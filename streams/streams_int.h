@@ -133,15 +133,15 @@ struct beck_stream {
   beck_time_fn time_fn;
   char *topic; /* source, table source, sink */
   int32_t sink_partitions;
-  bool repartition;     /* source/sink of a repartition topic */
-  bool windowed_key;    /* sink: encode window bounds into the key */
-  beck_pred_fn *preds;  /* branch */
+  bool repartition;    /* source/sink of a repartition topic */
+  bool windowed_key;   /* sink: encode window bounds into the key */
+  beck_pred_fn *preds; /* branch */
   void **pred_uds;
   int narms;
   beck_window_spec_t win; /* window spec node and windowed aggregation */
   char *late_topic;
   beck_stream_t *late_sink; /* windowed aggregation: sink of late records (not a child) */
-  int wkind; /* window kind of the records this node emits: 0 none, -1 mixed */
+  int wkind;                /* window kind of the records this node emits: 0 none, -1 mixed */
   beck__aggfn_t agg;
   bool has_store;
   beck_store_opts_t store;
@@ -308,9 +308,7 @@ struct beck__sl_node {
   beck__sl_node_t *next[]; /* level entries, then the key bytes */
 };
 
-static inline const uint8_t *beck__sl_key(const beck__sl_node_t *x) {
-  return (const uint8_t *)(x->next + x->level);
-}
+static inline const uint8_t *beck__sl_key(const beck__sl_node_t *x) { return (const uint8_t *)(x->next + x->level); }
 
 /* NULL on OOM. Deterministic (fixed-seed level generator). */
 beck__sl_t *beck__sl_new(void);
@@ -342,8 +340,8 @@ typedef struct beck__kv_vt {
                     beck_error_t *e);
   beck_err_t (*del)(beck__kv_t *s, const uint8_t *k, size_t kl, beck_error_t *e);
   /* Keys in [lo, hi) in order; lo NULL = from the start, hi NULL = to the end. */
-  beck_err_t (*scan)(beck__kv_t *s, const uint8_t *lo, size_t lol, const uint8_t *hi, size_t hil,
-                     beck__kv_scan_fn fn, void *arg, beck_error_t *e);
+  beck_err_t (*scan)(beck__kv_t *s, const uint8_t *lo, size_t lol, const uint8_t *hi, size_t hil, beck__kv_scan_fn fn,
+                     void *arg, beck_error_t *e);
   /* Makes every write so far durable locally, recording that the store now
    * reflects its changelog up to (excluding) changelog_next. */
   beck_err_t (*commit)(beck__kv_t *s, int64_t changelog_next, beck_error_t *e);
@@ -374,8 +372,7 @@ typedef struct beck__logbuf beck__logbuf_t;
 beck__logbuf_t *beck__logbuf_new(void);
 void beck__logbuf_free(beck__logbuf_t *lb);
 /* Records a write (copies k and v); vl < 0 records a delete. */
-beck_err_t beck__logbuf_put(beck__logbuf_t *lb, const uint8_t *k, size_t kl, const uint8_t *v, int64_t vl,
-                            int64_t ts);
+beck_err_t beck__logbuf_put(beck__logbuf_t *lb, const uint8_t *k, size_t kl, const uint8_t *v, int64_t vl, int64_t ts);
 size_t beck__logbuf_count(const beck__logbuf_t *lb);
 /* Entry i as a record (borrowing the buffer until the next put or reset). */
 void beck__logbuf_get(const beck__logbuf_t *lb, size_t i, beck_srec_t *out);
@@ -432,8 +429,10 @@ typedef struct beck__io_vt {
   /* Reads up to max records from offset into *recs (bytes in arena or
    * borrowed from the log until the arena is reset) and, when offsets is
    * not NULL, their offsets into *offsets (in arena; offsets of compacted
-   * topics have gaps); *next = where to go on. *n == 0 at the end. */
-  beck_err_t (*fetch)(beck__io_t *io, const char *topic, int32_t partition, int64_t offset, size_t max,
+   * topics have gaps); *next = where to go on. *n == 0 at the end, or
+   * when a remote log has nothing in hand yet: it waits up to wait_ms for
+   * records to arrive. */
+  beck_err_t (*fetch)(beck__io_t *io, const char *topic, int32_t partition, int64_t offset, size_t max, int wait_ms,
                       beck_arena_t *arena, beck_srec_t **recs, int64_t **offsets, size_t *n, int64_t *next,
                       beck_error_t *e);
   beck_err_t (*watermarks)(beck__io_t *io, const char *topic, int32_t partition, int64_t *start, int64_t *high,
@@ -509,6 +508,11 @@ beck_err_t beck__task_new(beck_topology_t *t, const beck__subtopo_t *sub, int32_
 /* Processes up to about max_batch records per input, merging the inputs in
  * timestamp order (see task.c); *did = records processed. */
 beck_err_t beck__task_poll(beck__task_t *task, size_t *did, beck_error_t *e);
+/* Whether some input has records the task has not processed (fetched or
+ * not yet fetched: below the partition's high watermark). A remote log
+ * delivers fetches asynchronously, so an empty fetch does not mean "caught
+ * up". */
+beck_err_t beck__task_behind(beck__task_t *task, bool *behind, beck_error_t *e);
 /* Pushes watermark t through every operator. */
 beck_err_t beck__task_advance(beck__task_t *task, int64_t t, beck_error_t *e);
 /* At-least-once commit: operators flush, sinks produce, stores write their

@@ -32,25 +32,46 @@
 
 #include "base/alloc.h"
 
+/* How long an input that is known to hold records may keep the other
+ * inputs of its task waiting (see refill). */
+#define TASK_IDLE_WAIT_MS 2000
+
 static const beck__op_vt_t *vt_for(beck__op_t op) {
   switch (op) {
-  case BECK__OP_SOURCE: return &beck__op_source_vt;
-  case BECK__OP_TABLE_SOURCE: return &beck__op_table_source_vt;
-  case BECK__OP_FILTER: return &beck__op_filter_vt;
-  case BECK__OP_MAP: return &beck__op_map_vt;
-  case BECK__OP_MAP_VALUES: return &beck__op_map_values_vt;
-  case BECK__OP_SELECT_KEY: return &beck__op_select_key_vt;
-  case BECK__OP_FLAT_MAP: return &beck__op_flat_map_vt;
-  case BECK__OP_PEEK: return &beck__op_peek_vt;
-  case BECK__OP_PROCESS: return &beck__op_process_vt;
-  case BECK__OP_BRANCH: return &beck__op_branch_vt;
-  case BECK__OP_PASS: return &beck__op_pass_vt;
-  case BECK__OP_SINK: return &beck__op_sink_vt;
-  case BECK__OP_AGGREGATE: return &beck__op_aggregate_vt;
-  case BECK__OP_WINDOW_AGGREGATE: return &beck__op_window_aggregate_vt;
-  case BECK__OP_JOIN_SS: return &beck__op_join_ss_vt;
-  case BECK__OP_JOIN_ST: return &beck__op_join_st_vt;
-  case BECK__OP_JOIN_TT: return &beck__op_join_tt_vt;
+  case BECK__OP_SOURCE:
+    return &beck__op_source_vt;
+  case BECK__OP_TABLE_SOURCE:
+    return &beck__op_table_source_vt;
+  case BECK__OP_FILTER:
+    return &beck__op_filter_vt;
+  case BECK__OP_MAP:
+    return &beck__op_map_vt;
+  case BECK__OP_MAP_VALUES:
+    return &beck__op_map_values_vt;
+  case BECK__OP_SELECT_KEY:
+    return &beck__op_select_key_vt;
+  case BECK__OP_FLAT_MAP:
+    return &beck__op_flat_map_vt;
+  case BECK__OP_PEEK:
+    return &beck__op_peek_vt;
+  case BECK__OP_PROCESS:
+    return &beck__op_process_vt;
+  case BECK__OP_BRANCH:
+    return &beck__op_branch_vt;
+  case BECK__OP_PASS:
+    return &beck__op_pass_vt;
+  case BECK__OP_SINK:
+    return &beck__op_sink_vt;
+  case BECK__OP_AGGREGATE:
+    return &beck__op_aggregate_vt;
+  case BECK__OP_WINDOW_AGGREGATE:
+    return &beck__op_window_aggregate_vt;
+  case BECK__OP_JOIN_SS:
+    return &beck__op_join_ss_vt;
+  case BECK__OP_JOIN_ST:
+    return &beck__op_join_st_vt;
+  case BECK__OP_JOIN_TT:
+    return &beck__op_join_tt_vt;
   }
   return NULL;
 }
@@ -176,8 +197,20 @@ static beck_err_t refill(beck__task_t *task, beck__task_source_t *s, beck_error_
   s->off = NULL;
   s->nbuf = s->pos = 0;
   int64_t next;
-  beck_err_t rc = task->io->vt->fetch(task->io, s->topic, task->partition, s->fetch, task->cfg.max_batch, &s->arena,
+  beck_err_t rc = task->io->vt->fetch(task->io, s->topic, task->partition, s->fetch, task->cfg.max_batch, 0, &s->arena,
                                       &s->buf, &s->off, &s->nbuf, &next, e);
+  if (rc == BECK_ERR_OK && s->nbuf == 0 && next <= s->fetch && task->nsources > 1) {
+    /* Nothing in hand. When the partition does hold more (a remote fetch
+     * still on its way), wait a little for it rather than let the other
+     * inputs run ahead of it in time (Kafka's max.task.idle.ms). */
+    int64_t start, high;
+    rc = task->io->vt->watermarks(task->io, s->topic, task->partition, &start, &high, e);
+    for (int waited = 0; rc == BECK_ERR_OK && s->fetch < high && s->nbuf == 0 && next <= s->fetch &&
+                         waited < TASK_IDLE_WAIT_MS;
+         waited += 50)
+      rc = task->io->vt->fetch(task->io, s->topic, task->partition, s->fetch, task->cfg.max_batch, 50, &s->arena,
+                               &s->buf, &s->off, &s->nbuf, &next, e);
+  }
   if (rc != BECK_ERR_OK)
     return beck_error_wrap(e, "task %s: fetch %s-%d at %lld", task->id, s->topic, (int)task->partition,
                            (long long)s->fetch);
@@ -229,8 +262,7 @@ beck_err_t beck__task_poll(beck__task_t *task, size_t *did, beck_error_t *e) {
       }
     }
     size_t end = best->pos + 1;
-    while (end < best->nbuf &&
-           (best->buf[end].timestamp < limit || (best->buf[end].timestamp == limit && tie_ok)))
+    while (end < best->nbuf && (best->buf[end].timestamp < limit || (best->buf[end].timestamp == limit && tie_ok)))
       end++;
     beck_sbatch_t b = {best->buf + best->pos, end - best->pos};
     beck_err_t rc = best->node->vt->process(best->node, 0, &b, e);
@@ -244,6 +276,26 @@ beck_err_t beck__task_poll(beck__task_t *task, size_t *did, beck_error_t *e) {
     best->pos = end;
     best->next = end < best->nbuf ? best->off[end] : best->fetch;
     task->dirty = true;
+  }
+  return BECK_ERR_OK;
+}
+
+beck_err_t beck__task_behind(beck__task_t *task, bool *behind, beck_error_t *e) {
+  *behind = false;
+  for (int i = 0; i < task->nsources; i++) {
+    beck__task_source_t *s = &task->sources[i];
+    if (s->pos < s->nbuf) {
+      *behind = true;
+      return BECK_ERR_OK;
+    }
+    int64_t start, high;
+    beck_err_t rc = task->io->vt->watermarks(task->io, s->topic, task->partition, &start, &high, e);
+    if (rc != BECK_ERR_OK)
+      return beck_error_wrap(e, "task %s: %s-%d", task->id, s->topic, (int)task->partition);
+    if (s->fetch < high) {
+      *behind = true;
+      return BECK_ERR_OK;
+    }
   }
   return BECK_ERR_OK;
 }

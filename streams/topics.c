@@ -87,8 +87,8 @@ beck_err_t beck__topics_setup(beck_topology_t *t, beck__io_t *io, int32_t create
           return rc;
         rc = io->vt->create_topic(io, s->topic, n > 0 ? n : sub->partitions, false, e);
       } else if (s->op == BECK__OP_SINK) {
-        rc = io->vt->create_topic(io, s->topic, s->sink_partitions > 0 ? s->sink_partitions : sub->partitions, false,
-                                  e);
+        rc =
+            io->vt->create_topic(io, s->topic, s->sink_partitions > 0 ? s->sink_partitions : sub->partitions, false, e);
       }
       if (rc == BECK_ERR_OK && s->has_store && !s->store.no_changelog) {
         char cl[512];

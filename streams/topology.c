@@ -36,8 +36,7 @@
 
 static bool topo_ok(beck_topology_t *t) { return t != NULL && t->err.code == BECK_ERR_OK; }
 
-__attribute__((format(printf, 3, 4))) static void topo_fail(beck_topology_t *t, beck_err_t code, const char *fmt,
-                                                            ...) {
+__attribute__((format(printf, 3, 4))) static void topo_fail(beck_topology_t *t, beck_err_t code, const char *fmt, ...) {
   if (t == NULL || t->err.code != BECK_ERR_OK)
     return;
   va_list ap;
@@ -49,12 +48,18 @@ __attribute__((format(printf, 3, 4))) static void topo_fail(beck_topology_t *t, 
 
 static const char *shape_name(beck__shape_t s) {
   switch (s) {
-  case BECK__SHAPE_STREAM: return "stream";
-  case BECK__SHAPE_GROUPED: return "grouped stream";
-  case BECK__SHAPE_WINDOWED: return "windowed grouped stream";
-  case BECK__SHAPE_TABLE: return "table";
-  case BECK__SHAPE_WTABLE: return "windowed table";
-  case BECK__SHAPE_SINK: return "sink";
+  case BECK__SHAPE_STREAM:
+    return "stream";
+  case BECK__SHAPE_GROUPED:
+    return "grouped stream";
+  case BECK__SHAPE_WINDOWED:
+    return "windowed grouped stream";
+  case BECK__SHAPE_TABLE:
+    return "table";
+  case BECK__SHAPE_WTABLE:
+    return "windowed table";
+  case BECK__SHAPE_SINK:
+    return "sink";
   }
   return "?";
 }
@@ -164,8 +169,8 @@ static bool check_in(beck_stream_t *in, unsigned shapes, const char *what) {
 
 #define SHAPE(x) (1u << BECK__SHAPE_##x)
 
-static beck_stream_t *unary(beck_stream_t *in, const char *name, const char *opname, beck__op_t op,
-                            beck__shape_t shape, unsigned accept, void *ud) {
+static beck_stream_t *unary(beck_stream_t *in, const char *name, const char *opname, beck__op_t op, beck__shape_t shape,
+                            unsigned accept, void *ud) {
   if (!check_in(in, accept, opname))
     return NULL;
   beck_stream_t *s = node_new(in->topo, name, opname, op, shape);
@@ -339,8 +344,7 @@ beck_stream_t *beck_stream_peek(beck_stream_t *in, const char *name, beck_peek_f
   return s;
 }
 
-beck_stream_t *beck_stream_process(beck_stream_t *in, const char *name, beck_process_fn fn, void *ud,
-                                   bool keeps_key) {
+beck_stream_t *beck_stream_process(beck_stream_t *in, const char *name, beck_process_fn fn, void *ud, bool keeps_key) {
   if (in != NULL && !need_fn(in->topo, (const void *)fn, "process"))
     return NULL;
   beck_stream_t *s = unary(in, name, "process", BECK__OP_PROCESS, BECK__SHAPE_STREAM, SHAPE(STREAM), ud);
@@ -352,8 +356,8 @@ beck_stream_t *beck_stream_process(beck_stream_t *in, const char *name, beck_pro
   return s;
 }
 
-beck_err_t beck_stream_branch(beck_stream_t *in, const char *name, int n, const beck_pred_fn *preds,
-                              void *const *uds, beck_stream_t **outs) {
+beck_err_t beck_stream_branch(beck_stream_t *in, const char *name, int n, const beck_pred_fn *preds, void *const *uds,
+                              beck_stream_t **outs) {
   if (in == NULL)
     return BECK_ERR_INVAL;
   beck_topology_t *t = in->topo;
@@ -519,7 +523,8 @@ beck_stream_t *beck_stream_window(beck_stream_t *grouped, const char *name, cons
     if (w.gap_ms <= 0)
       bad = "session windows need gap_ms > 0";
     break;
-  default: bad = "unknown window kind";
+  default:
+    bad = "unknown window kind";
   }
   if (bad == NULL && w.grace_ms < 0)
     bad = "grace_ms must be >= 0";
@@ -544,8 +549,8 @@ beck_stream_t *beck_stream_window(beck_stream_t *grouped, const char *name, cons
   return s;
 }
 
-static beck_stream_t *agg_node(beck_stream_t *grouped, const char *name, const char *opname,
-                               const beck__aggfn_t *fn, const beck_agg_opts_t *opts) {
+static beck_stream_t *agg_node(beck_stream_t *grouped, const char *name, const char *opname, const beck__aggfn_t *fn,
+                               const beck_agg_opts_t *opts) {
   if (!check_in(grouped, SHAPE(GROUPED) | SHAPE(WINDOWED), opname))
     return NULL;
   beck_topology_t *t = grouped->topo;
@@ -699,9 +704,8 @@ beck_stream_t *beck_stream_join(beck_stream_t *left, beck_stream_t *right, const
   } else {
     topo_fail(t, BECK_ERR_INVAL, "join: cannot join a %s ('%s') with a %s ('%s')%s", shape_name(left->shape),
               left->name, shape_name(right->shape), right->name,
-              left->shape == BECK__SHAPE_TABLE && right->shape == BECK__SHAPE_STREAM
-                  ? "; put the stream on the left"
-                  : "");
+              left->shape == BECK__SHAPE_TABLE && right->shape == BECK__SHAPE_STREAM ? "; put the stream on the left"
+                                                                                     : "");
     return NULL;
   }
   if (right->shape == BECK__SHAPE_TABLE && !materialized(right)) {

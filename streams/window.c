@@ -24,8 +24,7 @@
 static inline void put_be64s(uint8_t *p, int64_t v) { beck_store_be64(p, (uint64_t)v ^ 0x8000000000000000ull); }
 static inline int64_t get_be64s(const uint8_t *p) { return (int64_t)(beck_load_be64(p) ^ 0x8000000000000000ull); }
 
-uint8_t *beck__wkey_make(beck__wop_t *w, uint8_t tag, beck_nstr_t key, int64_t a, int64_t b, bool past,
-                         size_t *len) {
+uint8_t *beck__wkey_make(beck__wop_t *w, uint8_t tag, beck_nstr_t key, int64_t a, int64_t b, bool past, size_t *len) {
   size_t kl = key.len > 0 ? (size_t)key.len : 0;
   size_t n = 1 + 4 + kl + 16 + (past ? 1 : 0);
   uint8_t *p = beck_arena_alloc(beck__arena(w->n), n);
@@ -66,9 +65,12 @@ static int64_t sat_add(int64_t a, int64_t b) {
 int64_t beck__wclose_at(const beck_window_spec_t *spec, int64_t start, int64_t end) {
   switch (spec->kind) {
   case BECK_WINDOW_TUMBLING:
-  case BECK_WINDOW_HOPPING: return sat_add(end, spec->grace_ms);
-  case BECK_WINDOW_SLIDING: return sat_add(sat_add(end, spec->grace_ms), 1);
-  case BECK_WINDOW_SESSION: return sat_add(sat_add(sat_add(end, spec->gap_ms), spec->grace_ms), 1);
+  case BECK_WINDOW_HOPPING:
+    return sat_add(end, spec->grace_ms);
+  case BECK_WINDOW_SLIDING:
+    return sat_add(sat_add(end, spec->grace_ms), 1);
+  case BECK_WINDOW_SESSION:
+    return sat_add(sat_add(sat_add(end, spec->gap_ms), spec->grace_ms), 1);
   }
   return INT64_MAX;
 }
@@ -272,9 +274,15 @@ static beck_err_t wop_process(beck__nrt_t *n, int port, const beck_sbatch_t *in,
       continue;
     }
     switch (w->spec->kind) {
-    case BECK_WINDOW_SLIDING: rc = beck__window_sliding_record(w, r, e); break;
-    case BECK_WINDOW_SESSION: rc = beck__window_session_record(w, r, e); break;
-    default: rc = beck__window_time_record(w, r, e); break;
+    case BECK_WINDOW_SLIDING:
+      rc = beck__window_sliding_record(w, r, e);
+      break;
+    case BECK_WINDOW_SESSION:
+      rc = beck__window_session_record(w, r, e);
+      break;
+    default:
+      rc = beck__window_time_record(w, r, e);
+      break;
     }
     if (rc != BECK_ERR_OK)
       return w->cb_error ? rc : beck_error_wrap(e, "node '%s'", n->def->name);

@@ -69,8 +69,8 @@ typedef struct beck__wop {
   int64_t observed;
   int64_t seq;
   bool meta_dirty;
-  beck__obatch_t *out;   /* results of the current batch */
-  beck__obatch_t late;   /* late records of the current batch */
+  beck__obatch_t *out; /* results of the current batch */
+  beck__obatch_t late; /* late records of the current batch */
   beck__nrt_t *late_sink;
   beck_sctx_t ctx;
   bool cb_error; /* the error being returned came from a callback (already has the node's context) */

@@ -238,18 +238,16 @@ BECK_STREAMS_API beck_stream_t *beck_stream_filter(beck_stream_t *in, const char
 /* map: may change key, value, timestamp and headers (a changed key makes a
  * later stateful operator read through a repartition topic). */
 BECK_STREAMS_API beck_stream_t *beck_stream_map(beck_stream_t *in, const char *name, beck_map_fn fn, void *ud);
-BECK_STREAMS_API beck_stream_t *beck_stream_map_values(beck_stream_t *in, const char *name, beck_bytes_fn fn,
-                                                       void *ud);
-BECK_STREAMS_API beck_stream_t *beck_stream_select_key(beck_stream_t *in, const char *name, beck_bytes_fn fn,
-                                                       void *ud);
+BECK_STREAMS_API beck_stream_t *beck_stream_map_values(beck_stream_t *in, const char *name, beck_bytes_fn fn, void *ud);
+BECK_STREAMS_API beck_stream_t *beck_stream_select_key(beck_stream_t *in, const char *name, beck_bytes_fn fn, void *ud);
 /* flat_map: may change keys (like map). */
 BECK_STREAMS_API beck_stream_t *beck_stream_flat_map(beck_stream_t *in, const char *name, beck_flat_map_fn fn,
                                                      void *ud);
 BECK_STREAMS_API beck_stream_t *beck_stream_peek(beck_stream_t *in, const char *name, beck_peek_fn fn, void *ud);
 /* A custom operator over whole batches. keeps_key: true when it never
  * changes keys (so no repartition is needed downstream). */
-BECK_STREAMS_API beck_stream_t *beck_stream_process(beck_stream_t *in, const char *name, beck_process_fn fn,
-                                                    void *ud, bool keeps_key);
+BECK_STREAMS_API beck_stream_t *beck_stream_process(beck_stream_t *in, const char *name, beck_process_fn fn, void *ud,
+                                                    bool keeps_key);
 /* Splits a stream by n predicates: each record goes to the first branch
  * whose predicate returns 1; preds[n-1] may be NULL for "everything else".
  * Records matching no predicate are dropped. Branch i is named
@@ -327,23 +325,19 @@ typedef struct beck_agg_opts {
  * timestamp is the largest timestamp that went into it. opts may be NULL. */
 BECK_STREAMS_API beck_stream_t *beck_stream_count(beck_stream_t *grouped, const char *name,
                                                   const beck_agg_opts_t *opts);
-BECK_STREAMS_API beck_stream_t *beck_stream_sum(beck_stream_t *grouped, const char *name,
-                                                const beck_agg_opts_t *opts);
-BECK_STREAMS_API beck_stream_t *beck_stream_min(beck_stream_t *grouped, const char *name,
-                                                const beck_agg_opts_t *opts);
-BECK_STREAMS_API beck_stream_t *beck_stream_max(beck_stream_t *grouped, const char *name,
-                                                const beck_agg_opts_t *opts);
+BECK_STREAMS_API beck_stream_t *beck_stream_sum(beck_stream_t *grouped, const char *name, const beck_agg_opts_t *opts);
+BECK_STREAMS_API beck_stream_t *beck_stream_min(beck_stream_t *grouped, const char *name, const beck_agg_opts_t *opts);
+BECK_STREAMS_API beck_stream_t *beck_stream_max(beck_stream_t *grouped, const char *name, const beck_agg_opts_t *opts);
 /* avg: always a double. */
-BECK_STREAMS_API beck_stream_t *beck_stream_avg(beck_stream_t *grouped, const char *name,
-                                                const beck_agg_opts_t *opts);
+BECK_STREAMS_API beck_stream_t *beck_stream_avg(beck_stream_t *grouped, const char *name, const beck_agg_opts_t *opts);
 /* reduce: the first value of a key is its aggregate; later values are
  * folded in with fn. */
 BECK_STREAMS_API beck_stream_t *beck_stream_reduce(beck_stream_t *grouped, const char *name, beck_reduce_fn fn,
                                                    void *ud, const beck_agg_opts_t *opts);
 
 typedef struct beck_aggregator {
-  beck_agg_init_fn init; /* required */
-  beck_agg_add_fn add;   /* required */
+  beck_agg_init_fn init;   /* required */
+  beck_agg_add_fn add;     /* required */
   beck_agg_merge_fn merge; /* required for session windows */
   void *ud;
 } beck_aggregator_t;
@@ -406,11 +400,11 @@ struct beck_client;
 typedef struct beck_streams beck_streams_t;
 
 typedef struct beck_streams_config {
-  const char *state_dir;       /* root of sqlite stores; NULL when the topology has none */
-  int threads;                 /* task threads for beck_streams_start(); 0 = 2 */
-  int64_t commit_interval_ms;  /* 0 = 1000 */
-  int store_checkpoint_every;  /* local store commits per task commit; 0 = 1 */
-  size_t max_batch;            /* records per input fetch; 0 = 1024 */
+  const char *state_dir;      /* root of sqlite stores; NULL when the topology has none */
+  int threads;                /* task threads for beck_streams_start(); 0 = 2 */
+  int64_t commit_interval_ms; /* 0 = 1000 */
+  int store_checkpoint_every; /* local store commits per task commit; 0 = 1 */
+  size_t max_batch;           /* records per input fetch; 0 = 1024 */
 } beck_streams_config_t;
 
 /* Prepares a topology to run over client (borrowed; it must outlive the
@@ -448,9 +442,9 @@ BECK_STREAMS_API int64_t beck_streams_metric(beck_streams_t *s, const char *node
 typedef struct beck_test_driver beck_test_driver_t;
 
 typedef struct beck_test_driver_config {
-  int32_t partitions;           /* of every input topic; 0 = 1 */
-  const char *state_dir;        /* for sqlite stores; NULL when none is used */
-  int store_checkpoint_every;   /* commit local stores every N commits; 0 = 1 */
+  int32_t partitions;         /* of every input topic; 0 = 1 */
+  const char *state_dir;      /* for sqlite stores; NULL when none is used */
+  int store_checkpoint_every; /* commit local stores every N commits; 0 = 1 */
 } beck_test_driver_config_t;
 
 BECK_STREAMS_API beck_err_t beck_test_driver_new(beck_topology_t *t, const beck_test_driver_config_t *cfg,
@@ -462,9 +456,8 @@ BECK_STREAMS_API void beck_test_driver_destroy(beck_test_driver_t *d);
 BECK_STREAMS_API beck_err_t beck_test_driver_pipe(beck_test_driver_t *d, const char *topic, const beck_srec_t *recs,
                                                   size_t n, beck_error_t *e);
 /* Same, into one partition. */
-BECK_STREAMS_API beck_err_t beck_test_driver_pipe_partition(beck_test_driver_t *d, const char *topic,
-                                                            int32_t partition, const beck_srec_t *recs, size_t n,
-                                                            beck_error_t *e);
+BECK_STREAMS_API beck_err_t beck_test_driver_pipe_partition(beck_test_driver_t *d, const char *topic, int32_t partition,
+                                                            const beck_srec_t *recs, size_t n, beck_error_t *e);
 /* Advances every task's stream time to at least t and pushes it as a
  * watermark to every operator (closing windows that end before it). */
 BECK_STREAMS_API beck_err_t beck_test_driver_advance(beck_test_driver_t *d, int64_t t, beck_error_t *e);
@@ -493,8 +486,7 @@ typedef enum beck_restart_mode {
  * process restart would: stores are restored from their local files and
  * changelogs, inputs resume from the committed offsets. Same as stop then
  * start. */
-BECK_STREAMS_API beck_err_t beck_test_driver_restart(beck_test_driver_t *d, beck_restart_mode_t mode,
-                                                     beck_error_t *e);
+BECK_STREAMS_API beck_err_t beck_test_driver_restart(beck_test_driver_t *d, beck_restart_mode_t mode, beck_error_t *e);
 /* The two halves of a restart, so a test can damage local state between
  * them. Sqlite stores live in "<state_dir>/<app_id>/<task id>/<node>.db"
  * (task ids are "<sub-topology>_<partition>"). While stopped, only start()

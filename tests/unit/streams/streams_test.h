@@ -22,12 +22,12 @@ static inline beck_srec_t R(const char *key, const char *value, int64_t ts) {
 }
 
 /* Fails the test with e's message when call does not return BECK_ERR_OK. */
-#define ST_OK(e, call)                                                                                               \
-  do {                                                                                                               \
-    beck_error_clear(&(e));                                                                                          \
-    beck_err_t st_rc_ = (call);                                                                                      \
-    if (st_rc_ != BECK_ERR_OK)                                                                                       \
-      fail_msg("%s: %s (%s)", #call, (e).msg, beck_err_name(st_rc_));                                                \
+#define ST_OK(e, call)                                                                                                 \
+  do {                                                                                                                 \
+    beck_error_clear(&(e));                                                                                            \
+    beck_err_t st_rc_ = (call);                                                                                        \
+    if (st_rc_ != BECK_ERR_OK)                                                                                         \
+      fail_msg("%s: %s (%s)", #call, (e).msg, beck_err_name(st_rc_));                                                  \
   } while (0)
 
 static inline beck_err_t st_pipe(beck_test_driver_t *d, const char *topic, const char *key, const char *value,

@@ -168,8 +168,9 @@ static void count_keeps_state_across_batches(void **state) {
 }
 
 static void sum_stays_exact_for_integers_then_becomes_double(void **state) {
-  beck_srec_t recs[] = {R("a", "1", 1), R("a", "2", 2), R("b", "-5", 3), R("a", "0.5", 4), R("a", "1e1", 5),
-                        R("b", "9223372036854775807", 6), R("b", "10", 7)};
+  beck_srec_t recs[] = {R("a", "1", 1),   R("a", "2", 2),   R("b", "-5", 3),
+                        R("a", "0.5", 4), R("a", "1e1", 5), R("b", "9223372036854775807", 6),
+                        R("b", "10", 7)};
   assert_string_equal(run_agg(beck_stream_sum, NULL, recs, 7),
                       "a:1@1\na:3@2\nb:-5@3\na:3.5@4\na:13.5@5\nb:9223372036854775802@6\nb:9.223372036854776e+18@7\n");
 }
@@ -246,8 +247,8 @@ static beck_stream_t *reduce_plus(beck_stream_t *g, const char *name, const beck
 }
 
 static void reduce_folds_values_and_null_deletes(void **state) {
-  beck_srec_t recs[] = {R("a", "x", 1), R("a", "y", 2), R("b", "p", 3), R("a", "z", 4), R("a", "reset", 5),
-                        R("a", "fresh", 6)};
+  beck_srec_t recs[] = {R("a", "x", 1), R("a", "y", 2),     R("b", "p", 3),
+                        R("a", "z", 4), R("a", "reset", 5), R("a", "fresh", 6)};
   assert_string_equal(run_agg(reduce_plus, NULL, recs, 6), "a:x@1\na:x+y@2\nb:p@3\na:x+y+z@4\na:null@5\na:fresh@6\n");
 }
 
@@ -263,13 +264,13 @@ static void aggregate_calls_init_once_per_key_then_add(void **state) {
 
 static void group_by_derived_key_repartitions_across_partitions(void **state) {
   beck_topology_t *t = beck_topology_new("app");
-  beck_stream_t *g = beck_stream_group_by(beck_topology_stream(t, "in", "input", NULL), "by-first",
-                                          first_char_of_value, NULL);
+  beck_stream_t *g =
+      beck_stream_group_by(beck_topology_stream(t, "in", "input", NULL), "by-first", first_char_of_value, NULL);
   beck_stream_to(beck_stream_to_stream(beck_stream_count(g, "counts", NULL), "changes"), "out", "output", NULL);
   beck_test_driver_t *d = st_driver(t, 3, NULL);
   beck_error_t e;
   /* Keys spread over the three input partitions; values decide the group. */
-  beck_srec_t recs[] = {R("k1", "apple", 1), R("k2", "banana", 2), R("k3", "avocado", 3), R("k4", "blueberry", 4),
+  beck_srec_t recs[] = {R("k1", "apple", 1),  R("k2", "banana", 2),  R("k3", "avocado", 3), R("k4", "blueberry", 4),
                         R("k5", "cherry", 5), R("k6", "apricot", 6), R("k7", "", 7)};
   ST_OK(e, beck_test_driver_pipe(d, "input", recs, 7, &e));
   const char *sorted = sort_by_key(st_drain(d, "output"));
@@ -295,8 +296,8 @@ static void group_by_derived_key_repartitions_across_partitions(void **state) {
 
 static void group_by_key_after_select_key_repartitions(void **state) {
   beck_topology_t *t = beck_topology_new("app");
-  beck_stream_t *s = beck_stream_select_key(beck_topology_stream(t, "in", "input", NULL), "rekey",
-                                            first_char_of_value, NULL);
+  beck_stream_t *s =
+      beck_stream_select_key(beck_topology_stream(t, "in", "input", NULL), "rekey", first_char_of_value, NULL);
   beck_stream_to(beck_stream_to_stream(beck_stream_count(beck_stream_group_by_key(s, "g"), "counts", NULL), "ch"),
                  "out", "output", NULL);
   beck_test_driver_t *d = st_driver(t, 2, NULL);
@@ -318,9 +319,8 @@ static void aggregation_state_goes_to_its_changelog_once_per_commit(void **state
   beck_srec_t recs[] = {R("b", "x", 1), R("a", "y", 2), R("b", "z", 3)};
   ST_OK(e, beck_test_driver_pipe(d, "input", recs, 3, &e));
   /* one commit: the latest state of each key, in first-write order */
-  assert_string_equal(st_drain(d, "app-agg-changelog"),
-                      "b:\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02@3\n"
-                      "a:\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x01@2\n");
+  assert_string_equal(st_drain(d, "app-agg-changelog"), "b:\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02@3\n"
+                                                        "a:\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x01@2\n");
   ST_OK(e, st_pipe(d, "input", "a", "w", 4, &e));
   assert_string_equal(st_drain(d, "app-agg-changelog"), "a:\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02@4\n");
   ST_EXPECT(d, "output", "b:1@1\na:1@2\nb:2@3\na:2@4\n");

@@ -73,8 +73,7 @@ static void stream_table_left_join_joins_missing_rows_with_null(void **state) {
   beck_topology_t *t;
   beck_test_driver_t *d = stream_table(&t, BECK_JOIN_LEFT);
   stream_table_feed(d);
-  ST_EXPECT(d, "output",
-            "u1:c1|alice@5\nu3:c2|null@6\nu2:c3|bob@7\nu1:c4|null@9\nu1:c5|carol@11\nnull:c6|null@12\n");
+  ST_EXPECT(d, "output", "u1:c1|alice@5\nu3:c2|null@6\nu2:c3|bob@7\nu1:c4|null@9\nu1:c5|carol@11\nnull:c6|null@12\n");
   beck_test_driver_destroy(d);
   beck_topology_destroy(t);
 }
@@ -98,8 +97,8 @@ static void table_restores_and_keeps_serving_joins(void **state) {
 static void rekeyed_stream_joins_through_a_repartition_topic(void **state) {
   beck_topology_t *t = beck_topology_new("app");
   beck_stream_t *users = beck_topology_table(t, "users", "users", NULL);
-  beck_stream_t *clicks = beck_stream_select_key(beck_topology_stream(t, "clicks", "clicks", NULL), "by-user",
-                                                 value_as_key, NULL);
+  beck_stream_t *clicks =
+      beck_stream_select_key(beck_topology_stream(t, "clicks", "clicks", NULL), "by-user", value_as_key, NULL);
   beck_join_opts_t o = {.kind = BECK_JOIN_INNER};
   beck_stream_to(beck_stream_join(clicks, users, "enrich", pair, NULL, &o), "out", "output", NULL);
   beck_test_driver_t *d = st_driver(t, 4, NULL);

@@ -36,8 +36,8 @@ static bool attempt(long fail_after) {
   beck_stream_to(beck_stream_to_stream(beck_stream_sum(beck_stream_window(g, "w", &w), "sum", NULL), "s-s"), "s-out",
                  "sums", NULL);
   beck_join_opts_t jo = {.kind = BECK_JOIN_OUTER, .before_ms = 5, .after_ms = 5};
-  beck_stream_to(beck_stream_join(in, beck_topology_stream(t, "other", "other", NULL), "j", pair, NULL, &jo),
-                 "j-out", "joined", NULL);
+  beck_stream_to(beck_stream_join(in, beck_topology_stream(t, "other", "other", NULL), "j", pair, NULL, &jo), "j-out",
+                 "joined", NULL);
   if (beck_topology_error(t)->code != BECK_ERR_OK) {
     assert_int_equal(beck_topology_error(t)->code, BECK_ERR_NOMEM);
     goto out;

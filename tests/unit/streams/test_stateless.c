@@ -95,7 +95,8 @@ static void log_peek(void *ud, beck_sctx_t *ctx, const beck_srec_t *r) {
 static beck_err_t summarize(void *ud, beck_sctx_t *ctx, const beck_sbatch_t *in) {
   char buf[16];
   int n = snprintf(buf, sizeof buf, "%zu", in->n);
-  beck_srec_t s = {.key = beck_nstr("batch", 5), .value = beck_sctx_copy(ctx, buf, n),
+  beck_srec_t s = {.key = beck_nstr("batch", 5),
+                   .value = beck_sctx_copy(ctx, buf, n),
                    .timestamp = in->n ? in->recs[in->n - 1].timestamp : 0};
   beck_err_t rc = beck_sctx_emit(ctx, &s);
   for (size_t i = 0; i < in->n && rc == BECK_ERR_OK; i++)

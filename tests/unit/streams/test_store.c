@@ -243,8 +243,8 @@ static void restarts_of_every_kind_change_no_output(void **state) {
       uint32_t x = (uint32_t)(rng >> 33);
       char key[2] = {(char)('a' + x % 3), 0}, val[16];
       snprintf(val, sizeof val, "%d", step);
-      ts += (int64_t)(x >> 4) % 9;                      /* mostly forward */
-      int64_t rts = (x >> 8) % 5 == 0 ? ts - 30 : ts;   /* some out of order or late */
+      ts += (int64_t)(x >> 4) % 9;                    /* mostly forward */
+      int64_t rts = (x >> 8) % 5 == 0 ? ts - 30 : ts; /* some out of order or late */
       beck_srec_t r = R(key, val, rts);
       ST_OK(e, beck_test_driver_pipe(ref, "input", &r, 1, &e));
       ST_OK(e, beck_test_driver_pipe(d, "input", &r, 1, &e));

@@ -33,8 +33,8 @@ static beck_test_driver_t *window_driver(beck_topology_t **tp, const beck_window
   beck_topology_t *t = beck_topology_new("app");
   beck_stream_t *w =
       beck_stream_window(beck_stream_group_by_key(beck_topology_stream(t, "in", "input", NULL), "g"), "w", spec);
-  beck_stream_t *a = agg == AGG_COUNT ? beck_stream_count(w, "agg", NULL) : beck_stream_reduce(w, "agg", concat, NULL,
-                                                                                              NULL);
+  beck_stream_t *a =
+      agg == AGG_COUNT ? beck_stream_count(w, "agg", NULL) : beck_stream_reduce(w, "agg", concat, NULL, NULL);
   beck_stream_to(beck_stream_to_stream(a, "changes"), "out", "output", NULL);
   *tp = t;
   return st_driver(t, 0, NULL);
@@ -61,7 +61,7 @@ static const beck_srec_t tumbling_input[] = {
     {.key = {(const uint8_t *)"a", 1}, .value = {(const uint8_t *)"2", 1}, .timestamp = 5},
     {.key = {(const uint8_t *)"b", 1}, .value = {(const uint8_t *)"3", 1}, .timestamp = 12},
     {.key = {(const uint8_t *)"a", 1}, .value = {(const uint8_t *)"4", 1}, .timestamp = 11},
-    {.key = {(const uint8_t *)"a", 1}, .value = {(const uint8_t *)"5", 1}, .timestamp = 3},  /* out of order, in grace */
+    {.key = {(const uint8_t *)"a", 1}, .value = {(const uint8_t *)"5", 1}, .timestamp = 3}, /* out of order, in grace */
     {.key = {(const uint8_t *)"a", 1}, .value = {(const uint8_t *)"6", 1}, .timestamp = 16}, /* closes [0,10) */
     {.key = {(const uint8_t *)"a", 1}, .value = {(const uint8_t *)"7", 1}, .timestamp = 4},  /* late */
     {.key = {(const uint8_t *)"a", 1}, .value = {(const uint8_t *)"8", 1}, .timestamp = 20},
@@ -197,18 +197,18 @@ static void sliding_windows_hold_exactly_the_records_within_the_difference(void 
   beck_topology_t *t;
   beck_test_driver_t *d = window_driver(&t, &spec, AGG_CONCAT);
   pipe_each(d, sliding_input, 3);
-  assert_string_equal(out_time(d), "a[0]:x@10\n"      /* x: left window [0,10] */
-                                   "a[5]:x+y@15\n"    /* y: left window [5,15] */
-                                   "a[11]:y@15\n"     /*    right window of x, no longer empty */
-                                   "a[2]:x+z@12\n"    /* z: its left window, folded from x and z */
-                                   "a[5]:x+y+z@15\n"  /*    existing windows holding 12 */
-                                   "a[11]:y+z@15\n"   /*    */
-                                   "a[13]:y@15\n");   /*    its right window holds y */
+  assert_string_equal(out_time(d), "a[0]:x@10\n"     /* x: left window [0,10] */
+                                   "a[5]:x+y@15\n"   /* y: left window [5,15] */
+                                   "a[11]:y@15\n"    /*    right window of x, no longer empty */
+                                   "a[2]:x+z@12\n"   /* z: its left window, folded from x and z */
+                                   "a[5]:x+y+z@15\n" /*    existing windows holding 12 */
+                                   "a[11]:y+z@15\n"  /*    */
+                                   "a[13]:y@15\n");  /*    its right window holds y */
   pipe_each(d, sliding_input + 3, 4);
-  assert_string_equal(out_time(d), "a[30]:w@40\n"     /* w */
-                                   "a[27]:t@33\n"     /* t: right window of u */
-                                   "a[30]:w+t@40\n"   /*    existing window */
-                                   "a[34]:w@40\n");   /*    its right window holds w */
+  assert_string_equal(out_time(d), "a[30]:w@40\n"   /* w */
+                                   "a[27]:t@33\n"   /* t: right window of u */
+                                   "a[30]:w+t@40\n" /*    existing window */
+                                   "a[34]:w@40\n"); /*    its right window holds w */
   assert_int_equal(beck_test_driver_metric(d, "agg", "late"), 1);
   beck_test_driver_destroy(d);
   beck_topology_destroy(t);
