@@ -194,7 +194,8 @@ BECK_STREAMS_API void beck_topology_set_on_error(beck_topology_t *t, beck_on_err
 /* The node called name, or NULL. */
 BECK_STREAMS_API beck_stream_t *beck_topology_node(const beck_topology_t *t, const char *name);
 /* Writes a human-readable description (sub-topologies, nodes, topics, stores)
- * into out (appends). */
+ * into out (appends). Like starting a runtime, this completes the topology:
+ * builder calls after it fail. */
 BECK_STREAMS_API beck_err_t beck_topology_describe(beck_topology_t *t, beck_buf_t *out);
 /* The node's name (given, or generated as "<op>-<n>"). */
 BECK_STREAMS_API const char *beck_stream_name(const beck_stream_t *s);
