@@ -73,15 +73,15 @@ bool beck__task_stopping(beck__task_t *t) {
   return s;
 }
 
-bool beck__task_wait_unpaused(beck__task_t *t) {
+bool beck__task_wait_unpaused(beck__task_t *t, bool set_state) {
   pthread_mutex_lock(&t->mu);
-  if (t->paused && !t->stopping && t->state == BECK_CONNECT_RUNNING) {
+  if (set_state && t->paused && !t->stopping && t->state == BECK_CONNECT_RUNNING) {
     t->state = BECK_CONNECT_PAUSED;
     pthread_cond_broadcast(&t->cv);
   }
   while (t->paused && !t->stopping)
     pthread_cond_wait(&t->cv, &t->mu);
-  if (!t->stopping && t->state == BECK_CONNECT_PAUSED) {
+  if (set_state && !t->stopping && t->state == BECK_CONNECT_PAUSED) {
     t->state = BECK_CONNECT_RUNNING;
     pthread_cond_broadcast(&t->cv);
   }

@@ -359,7 +359,7 @@ static void *fetch_thread(void *arg) {
   int64_t last_lag = 0;
   beck__retry_t retry = {0};
   beck_error_t e;
-  while (beck__task_wait_unpaused(t)) {
+  while (beck__task_wait_unpaused(t, false)) {
     uint64_t ep = atomic_load(&s->epoch);
     if (ep != my_epoch) {
       pthread_mutex_lock(&s->mu);
@@ -721,7 +721,7 @@ static void *plugin_thread(void *arg) {
     pthread_mutex_unlock(&t->mu);
     if (paused) {
       flush_commit(s);
-      if (!beck__task_wait_unpaused(t))
+      if (!beck__task_wait_unpaused(t, true))
         break;
     }
     int64_t timeout = 200;

@@ -522,7 +522,7 @@ static void *plugin_thread(void *arg) {
     }
   }
   beck__retry_reset(&retry);
-  while (beck__task_wait_unpaused(t)) {
+  while (beck__task_wait_unpaused(t, true)) {
     src_batch_t *sb = beck__queue_pop(&t->free, 200);
     if (sb == NULL) {
       maybe_commit(t, s);

@@ -91,6 +91,7 @@ static void task_free(beck__task_t *t) {
   beck_free(t->dlq.topic);
   pthread_cond_destroy(&t->cv);
   pthread_mutex_destroy(&t->mu);
+  beck_plugin_set_free(t->own_plugins); /* after the instance is gone */
   beck_free(t->name);
   beck_free(t);
 }
@@ -139,20 +140,38 @@ beck_err_t beck_connect_worker_add(beck_connect_worker_t *w, const char *const *
     rc = beck_error_set(e, BECK_ERR_EXISTS, "connector %s already exists", name);
     goto out;
   }
-  const beck_connector_info_t *info = beck_plugin_set_find(w->plugins, cname);
+  /* plugin.path of this connector first, then the worker's plugins */
+  beck_plugin_set_t *own = NULL;
+  const beck_connector_info_t *info = NULL;
+  const char *ppath = config_get(keys, values, n, "plugin.path");
+  if (ppath != NULL && *ppath != '\0') {
+    rc = beck_plugin_set_discover(ppath, 1, &own, e);
+    if (rc != BECK_ERR_OK)
+      goto out;
+    for (size_t k = 0; k < beck_plugin_set_problem_count(own); k++)
+      beck_log("connect", BECK_LOG_WARN, "connector %s: %s", name, beck_plugin_set_problem(own, k));
+    info = beck_plugin_set_find(own, cname);
+  }
+  if (info == NULL)
+    info = beck_plugin_set_find(w->plugins, cname);
   if (info == NULL) {
-    rc = beck_error_set(e, BECK_ERR_NOTFOUND, "connector %s: no plugin provides connector '%s' (searched %s%s%s)",
-                        name, cname, getenv("BECK_PLUGIN_PATH") ? "BECK_PLUGIN_PATH, " : "",
-                        beck_plugin_builtin_dir(), beck_plugin_set_problem_count(w->plugins) ? "; some plugins failed to load" : "");
+    beck_plugin_set_free(own);
+    rc = beck_error_set(e, BECK_ERR_NOTFOUND,
+                        "connector %s: no plugin provides connector '%s' (searched %s%s%s%s)", name, cname,
+                        ppath ? "plugin.path, " : "", getenv("BECK_PLUGIN_PATH") ? "BECK_PLUGIN_PATH, " : "",
+                        beck_plugin_builtin_dir(),
+                        beck_plugin_set_problem_count(w->plugins) ? "; some plugins failed to load" : "");
     goto out;
   }
   t = beck_calloc(1, sizeof *t);
   if (t == NULL || (t->name = beck_strdup(name)) == NULL) {
     beck_free(t);
+    beck_plugin_set_free(own);
     t = NULL;
     rc = beck_error_set(e, BECK_ERR_NOMEM, "connector %s: out of memory", name);
     goto out;
   }
+  t->own_plugins = own;
   pthread_mutex_init(&t->mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);

@@ -154,6 +154,7 @@ typedef struct beck__task {
   char *name;
   char id[192]; /* "NAME/0": the task's identity in offsets and markers */
   const beck_connector_info_t *info;
+  beck_plugin_set_t *own_plugins; /* from the connector's plugin.path, if set */
   beck_connector_kind_t kind;
   beck_client_t *client;
   const char *offsets_topic;
@@ -188,9 +189,10 @@ void beck__task_set_state(beck__task_t *t, beck_connect_state_t s);
 void beck__task_fail(beck__task_t *t, const beck_error_t *e);
 void beck__task_note_error(beck__task_t *t, const char *msg);
 bool beck__task_stopping(beck__task_t *t);
-/* Waits while paused (and not stopping); returns !stopping. Sets PAUSED /
- * RUNNING as it goes. */
-bool beck__task_wait_unpaused(beck__task_t *t);
+/* Waits while paused (and not stopping); returns !stopping. The plugin
+ * thread passes set_state to report PAUSED / RUNNING as it goes (so PAUSED
+ * means the plugin is idle and, for sinks, flushed and committed). */
+bool beck__task_wait_unpaused(beck__task_t *t, bool set_state);
 /* Sleeps up to ms on the task's cv; returns false when the task is stopping. */
 bool beck__task_sleep(beck__task_t *t, int64_t ms);
 /* Runs the retry loop step for a failed call: notes the error, backs off;

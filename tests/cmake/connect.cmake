@@ -33,8 +33,9 @@ add_dependencies(test_connect_file ${BECK_CONNECTORS})
 
 # The worker over an embedded log client, with the test plugin.
 beck_unit_test(test_connect_worker unit/connect/test_worker.c 180 beck_connect beck_client)
-target_compile_definitions(test_connect_worker PRIVATE BECK_TEST_PLUGIN_DIR="${BECK_TEST_PLUGIN_DIR}")
-add_dependencies(test_connect_worker good_plugin)
+target_compile_definitions(test_connect_worker PRIVATE BECK_TEST_PLUGIN_DIR="${BECK_TEST_PLUGIN_DIR}"
+  BECK_TEST_EXAMPLES_DIR="${CMAKE_BINARY_DIR}/lib/beck/examples")
+add_dependencies(test_connect_worker good_plugin beck_connector_template)
 
 beck_unit_test(test_connect_sqlite unit/connect/test_sqlite_connectors.c 120 beck_connect_harness PkgConfig::SQLITE3)
 add_dependencies(test_connect_sqlite beck_connector_sqlite)

@@ -463,6 +463,65 @@ static void pause_and_resume(void **state) {
   assert_int_equal(status(v, "src").state, BECK_CONNECT_RUNNING);
 }
 
+static void keyed_records_spread_over_partitions_exactly_once_across_restart(void **state) {
+  env_t *v = *state;
+  beck_error_t e;
+  assert_int_equal(beck_client_create_topic(v->client, "p3", 3, NULL, NULL, 0, false, &e), BECK_ERR_OK);
+  assert_int_equal(add(v, &e, "name", "src", "connector", "test-source", "topic", "p3", "count", "60", "per.poll", "9",
+                       NULL),
+                   BECK_ERR_OK);
+  start(v, "src");
+  wait_records(v, "src", 60, 5000);
+  assert_int_equal(beck_connect_worker_remove(v->w, "src", &e), BECK_ERR_OK);
+  assert_int_equal(add(v, &e, "name", "src", "connector", "test-source", "topic", "p3", "count", "90", "per.poll", "9",
+                       NULL),
+                   BECK_ERR_OK);
+  start(v, "src");
+  wait_records(v, "src", 30, 5000);
+  int seen[90] = {0}, total = 0, markers = 0;
+  for (int32_t p = 0; p < 3; p++) {
+    topic_read_t *tr = read_topic(v, "p3", p);
+    for (int k = 0; k < tr->n; k++) {
+      int n = atoi(tr->values[k] + 6);
+      assert_true(n >= 0 && n < 90);
+      seen[n]++;
+      total++;
+      /* records sit where murmur2 of their key puts them */
+      char key[16];
+      snprintf(key, sizeof key, "key-%d", n);
+      assert_int_equal(beck_client_partition_for_key(key, strlen(key), 3), p);
+      markers += strstr(tr->hdrs[k], "beck.connect.source=") != NULL;
+    }
+  }
+  assert_int_equal(total, 90);
+  for (int n = 0; n < 90; n++)
+    assert_int_equal(seen[n], 1);
+  assert_true(markers >= 10); /* one per partition a batch touched */
+
+  /* a sink over all three partitions gets all 90 and commits each */
+  assert_int_equal(add(v, &e, "name", "snk", "connector", "test-sink", "topics", "p3", "out.path", v->out,
+                       "offset.flush.interval", "20ms", NULL),
+                   BECK_ERR_OK);
+  start(v, "snk");
+  wait_records(v, "snk", 90, 5000);
+  assert_int_equal(beck_connect_worker_pause(v->w, "snk", &e), BECK_ERR_OK);
+  assert_int_equal(beck_connect_worker_wait(v->w, "snk", BECK_CONNECT_PAUSED, 5000), BECK_CONNECT_PAUSED);
+  int64_t sum = 0;
+  for (int32_t p = 0; p < 3; p++) {
+    int64_t committed = -1, lo, hi;
+    assert_int_equal(beck_client_committed(v->client, "connect-snk", "p3", p, &committed, &e), BECK_ERR_OK);
+    assert_int_equal(beck_client_watermarks(v->client, "p3", p, &lo, &hi, &e), BECK_ERR_OK);
+    assert_int_equal(committed, hi); /* pausing flushed and committed */
+    sum += committed;
+  }
+  assert_int_equal(sum, 90);
+  static char lines[256][64];
+  assert_int_equal(count_lines(v->out, lines, 256), 90);
+  assert_int_equal(beck_connect_worker_resume(v->w, "snk", &e), BECK_ERR_OK);
+  assert_int_equal(beck_connect_worker_wait(v->w, "snk", BECK_CONNECT_RUNNING, 5000), BECK_CONNECT_RUNNING);
+  assert_int_equal(status(v, "snk").lag, 0);
+}
+
 static void bad_configurations_are_refused_at_add(void **state) {
   env_t *v = *state;
   beck_error_t e;
@@ -479,6 +538,14 @@ static void bad_configurations_are_refused_at_add(void **state) {
                              "are appended to.)");
   assert_int_equal(add(v, &e, "name", "x", "connector", "test-source", "topic", "t", "errors.tolerance", "some", NULL),
                    BECK_ERR_INVAL);
+  /* a connector's own plugin.path */
+  assert_int_equal(add(v, &e, "name", "y", "connector", "template-source", "topic", "t", NULL), BECK_ERR_NOTFOUND);
+  assert_int_equal(add(v, &e, "name", "y", "connector", "template-source", "topic", "t", "plugin.path",
+                       BECK_TEST_EXAMPLES_DIR, "count", "3", NULL),
+                   BECK_ERR_OK);
+  start(v, "y");
+  wait_records(v, "y", 3, 5000);
+  assert_int_equal(beck_connect_worker_remove(v->w, "y", &e), BECK_ERR_OK);
   assert_int_equal(add(v, &e, "name", "x", "connector", "test-source", "topic", "t", NULL), BECK_ERR_OK);
   assert_int_equal(add(v, &e, "name", "x", "connector", "test-source", "topic", "t", NULL), BECK_ERR_EXISTS);
   assert_int_equal(beck_connect_worker_count(v->w), 1);
@@ -499,6 +566,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(sink_seek_from_start_overrides_group_offset, setup, teardown),
       cmocka_unit_test_setup_teardown(graceful_stop_flushes_and_commits, setup, teardown),
       cmocka_unit_test_setup_teardown(pause_and_resume, setup, teardown),
+      cmocka_unit_test_setup_teardown(keyed_records_spread_over_partitions_exactly_once_across_restart, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(bad_configurations_are_refused_at_add, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
