@@ -37,8 +37,10 @@ const char *beck__pl_describe_type(const field_def_t *f, char *buf, size_t cap) 
       snprintf(buf, cap, "an integer");
     break;
   case FT_BOOL: snprintf(buf, cap, "true or false"); break;
-  case FT_DURATION: snprintf(buf, cap, "a duration such as 500ms, 30s, 5m, 1h or 1d"); break;
-  case FT_SIZE: snprintf(buf, cap, "a size such as 512KiB, 64MiB or 1GB"); break;
+  case FT_DURATION:
+    snprintf(buf, cap, "a duration%s such as 500ms, 30s, 5m, 1h or 1d", f->min > 0 ? " above zero" : "");
+    break;
+  case FT_SIZE: snprintf(buf, cap, "a size%s such as 512KiB, 64MiB or 1GB", f->min > 0 ? " above zero" : ""); break;
   case FT_ENUM: {
     size_t n = (size_t)snprintf(buf, cap, "one of ");
     const char *c = f->choices;

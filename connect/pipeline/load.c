@@ -69,6 +69,8 @@ bool beck__pl_bind_topics(loader_t *ld, const field_def_t *f, const ynode_t *v, 
     beck_pipeline_topic_t *t = &p->topics[p->ntopics++];
     t->name = k->str;
     t->pos = beck__pl_pos(k);
+    t->retention_ms = -1;
+    t->retention_bytes = -1;
     char subj[320];
     snprintf(subj, sizeof subj, "topic '%.250s'", k->str);
     beck__pl_bind(ld, &beck__pl_sec_topic, as_map(ld, v->pairs[i].val), t, NULL, subj);

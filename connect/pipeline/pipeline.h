@@ -57,7 +57,9 @@ typedef struct beck_pipeline_option {
  * exist in the cluster), and settings for topics the runtime creates. */
 typedef struct beck_pipeline_topic {
   const char *name;
-  int32_t partitions; /* 0: the runtime's default */
+  int32_t partitions;      /* 0: the runtime's default */
+  int64_t retention_ms;    /* retention.ms; -1: not set */
+  int64_t retention_bytes; /* retention.bytes; -1: not set */
   beck_pipeline_option_t *config;
   size_t nconfig;
   beck_pipeline_pos_t pos;

@@ -156,9 +156,10 @@ typedef struct beck_expr_opts {
   /* Roots allowed inside an aggregate call's argument; 0 means
    * BECK_ROOT_RECORD. */
   uint32_t agg_roots;
-  /* What the context needs (a filter: BECK_TYPE_BOOL). When the checker
-   * proves the result cannot be of this type (nor null) compilation fails
-   * with "expected <want>, got <type>". 0 accepts anything. */
+  /* What the context needs (a filter: BECK_TYPE_BOOL). When the result may
+   * have kinds other than null and none of them is wanted, compilation
+   * fails: "type error: <what> must be a bool, got string". Null is always
+   * accepted (a filter treats it as false). 0 accepts anything. */
   beck_type_t want;
   /* Names what the result is for in that message ("filter condition"). */
   const char *what;

@@ -210,6 +210,10 @@ static void valid_file_loads_into_the_expected_structure(void **state) {
   assert_int_equal(p->ntopics, 2);
   assert_string_equal(p->topics[0].name, "users");
   assert_int_equal(p->topics[0].partitions, 3);
+  assert_int_equal(p->topics[0].retention_ms, 7 * 86400000LL);
+  assert_int_equal(p->topics[0].retention_bytes, 64 << 20);
+  assert_int_equal(p->topics[1].retention_ms, -1);
+  assert_int_equal(p->topics[1].retention_bytes, -1);
   assert_int_equal(p->topics[0].nconfig, 1);
   assert_string_equal(p->topics[0].config[0].name, "cleanup.policy");
   assert_string_equal(p->topics[0].config[0].value, "compact");
@@ -457,8 +461,8 @@ static void wrong_types_say_what_was_expected(void **state) {
   expect_problems(load_text("pipeline: p\ntopics: {a: {partitions: 0}}\nstreams:\n  - from: a\n    to: b\n"
                             "    steps:\n      - window: {tumbling: 60}\n      - aggregate: {n: count()}\n"),
                   "2:26: 'partitions' in topic 'a' is '0'; expected an integer from 1 to 100000\n"
-                  "7:28: 'tumbling' in step 'window' of stream 1 is '60' without a unit; expected a duration such as "
-                  "500ms, 30s, 5m, 1h or 1d (e.g. 60ms or 60s)");
+                  "7:28: 'tumbling' in step 'window' of stream 1 is '60' without a unit; expected a duration above "
+                  "zero such as 500ms, 30s, 5m, 1h or 1d (e.g. 60ms or 60s)");
   expect_problems(load_text("pipeline: [p]\nstreams: {a: b}\n"),
                   "1:11: 'pipeline' in the pipeline is a list; expected a name (letters, digits, '.', '_' or '-')\n"
                   "2:10: 'streams' in the pipeline is a mapping; expected a list of streams (- from: ...)");
@@ -606,6 +610,15 @@ static void yaml_document_problems(void **state) {
                   "alias)");
   expect_problems(load_text("pipeline: a\npipeline: b\n"), "2:1: duplicate key 'pipeline' (first at line 1); "
                                                            "expected each key once");
+  /* the first of duplicate sections counts (found by fuzz_pipeline_yaml) */
+  expect_problems(load_text("pipeline: p\ntopics: {a: {}}\nstreams:\n  - {from: a, to: b}\nstreams:\n"
+                            "  - {from: a, to: c}\n  - {from: a, to: d}\n"),
+                  "5:1: duplicate key 'streams' (first at line 3); expected each key once");
+  expect_problems(load_text("pipeline: p\ntopics: {a: {retention_size: 1.5GB, retention: 0}}\n"),
+                  "2:30: 'retention_size' in topic 'a' is '1.5GB'; expected a size above zero such as 512KiB, 64MiB "
+                  "or 1GB\n"
+                  "2:48: 'retention' in topic 'a' is '0'; expected a duration above zero such as 500ms, 30s, 5m, 1h "
+                  "or 1d");
   /* a billion laughs stops at the alias that goes over the limit */
   char bomb[2048];
   size_t n = (size_t)snprintf(bomb, sizeof bomb, "pipeline: p\nx-a: &a [1,1,1,1,1,1,1,1,1,1]\n");
@@ -737,6 +750,28 @@ static void docs_reference_matches_the_binding_tables(void **state) {
   beck_buf_free(&f);
 }
 
+/* Every ```yaml block of docs/pipelines.md that is a whole pipeline loads. */
+static void docs_examples_load(void **state) {
+  size_t len;
+  char *doc = read_file(BECK_DOCS_FILE, &len);
+  assert_non_null(doc);
+  env_vars[0][0] = "PG_DSN";
+  env_vars[0][1] = "postgres://localhost/db";
+  int found = 0;
+  for (char *b = strstr(doc, "```yaml\npipeline:"); b != NULL; b = strstr(b, "```yaml\npipeline:")) {
+    b += 8;
+    char *e = strstr(b, "```");
+    assert_non_null(e);
+    *e = '\0';
+    load_text_rc(b, BECK_ERR_OK);
+    found++;
+    b = e + 1;
+  }
+  assert_true(found >= 1);
+  env_vars[0][0] = NULL;
+  free(doc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(valid_file_loads_into_the_expected_structure),
@@ -758,6 +793,7 @@ int main(void) {
       cmocka_unit_test(sizes_parse),
       cmocka_unit_test(loading_survives_allocation_failures),
       cmocka_unit_test(docs_reference_matches_the_binding_tables),
+      cmocka_unit_test(docs_examples_load),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
