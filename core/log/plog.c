@@ -8,9 +8,14 @@
  * LastOffsetDelta + 1, max.message.bytes) and, for LogAppendTime, stamped
  * and re-CRCed outside the mutex; then, under it, the segment rolls if
  * needed, base offsets are assigned and all batches go to the file in one
- * pwrite. A failed or short write cuts the file back to where it was and
- * fences the log; since `size` only advances after a whole successful write,
- * readers never see a partial batch.
+ * pwrite. A failed or short write cuts the file back to where it was;
+ * since `size` only advances after a whole successful write, readers never
+ * see a partial batch. A full disk (ENOSPC, EDQUOT) with the file cut back
+ * fails just that append (BECK_ERR_NOSPACE): the segment is byte for byte
+ * as before, so the log stays writable and appends succeed again once
+ * space is free (Kafka would take the whole log dir offline until a
+ * restart). Any other write failure, or a failed cut, fences the log. A
+ * failed fsync always fences: the kernel may have dropped the dirty pages.
  *
  * Roll: when the active segment is not empty and the append would pass
  * segment.bytes, or segment.ms has passed since its first append (env
@@ -511,6 +516,11 @@ beck_err_t beck_plog_append(beck_plog_t *log, uint8_t *batches, size_t len, beck
     at += (size_t)beck_load_be32(batches + at + BECK_BATCH_OFF_LENGTH) + BECK_BATCH_LOG_OVERHEAD;
   }
   if ((err = beck__segment_append(env, act, batches, len, cfg->index_interval_bytes, e))) {
+    if (err == BECK_ERR_NOSPACE) { /* cut back: nothing stored, the log stays writable */
+      err = beck_error_wrap(e, "partition dir %s: append refused, nothing stored", log->dir);
+      pthread_mutex_unlock(&log->mu);
+      return err;
+    }
     beck__plog_fence(log, "partition dir %s: %s; the log is now read-only", log->dir, e->msg);
     err = beck__plog_fenced_error(log, e);
     pthread_mutex_unlock(&log->mu);

@@ -90,7 +90,9 @@ typedef struct beck_plog_append_info {
  * size <= max_batch_bytes); if any fails nothing is written. Assigns base
  * offsets in place (so `batches` is modified: BaseOffset, and for LogAppendTime
  * the attributes, MaxTimestamp and CRC), then writes. Borrows `batches` for
- * the call. Does not wait for durability. */
+ * the call. Does not wait for durability. A full disk fails the append
+ * with BECK_ERR_NOSPACE, storing nothing, and the log stays writable; any
+ * other write failure fences it (BECK_ERR_FENCED). */
 beck_err_t beck_plog_append(beck_plog_t *log, uint8_t *batches, size_t len, beck_plog_append_info_t *info,
                             beck_error_t *e);
 

@@ -98,7 +98,9 @@ beck_err_t beck__segment_append(beck_env_t *env, beck_segment_t *seg, const uint
   if (w < 0 || (size_t)w != len) {
     int err = w < 0 ? (int)-w : EIO;
     int trc = env->ftruncate(env, seg->fd, seg->size);
-    return beck_error_set(e, beck_err_from_errno(err), "write of %zu bytes at position %lld of segment %s.log failed: "
+    /* a failed cut leaves bytes of unknown state past size: not a plain full disk */
+    beck_err_t code = trc < 0 ? BECK_ERR_IO : beck_err_from_errno(err);
+    return beck_error_set(e, code, "write of %zu bytes at position %lld of segment %s.log failed: "
                           "%s%s", len, (long long)seg->size, beck__segment_name(seg), strerror(err),
                           trc < 0 ? " (cutting the file back also failed)" : "");
   }

@@ -78,7 +78,9 @@ void beck__segment_unref(beck_env_t *env, beck_segment_t *seg);
 /* Writes `len` bytes of validated, offset-assigned batches at the end, then
  * indexes them. On a failed or short write it tries to cut the file back to
  * the previous size and fails with the write error (nothing becomes
- * visible). Borrows p. */
+ * visible): BECK_ERR_NOSPACE only for a full disk (ENOSPC, EDQUOT) with the
+ * file cut back, so the segment is exactly as before; BECK_ERR_IO when the
+ * cut back failed too. Borrows p. */
 beck_err_t beck__segment_append(beck_env_t *env, beck_segment_t *seg, const uint8_t *p, size_t len,
                                 int32_t interval, beck_error_t *e);
 

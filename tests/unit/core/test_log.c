@@ -1716,6 +1716,38 @@ static void failed_or_short_write_leaves_no_partial_batch(void **state) {
   assert_log_matches(log, &m);
   assert_int_equal(file_size(p), good);
   beck_plog_close(log);
+
+  /* 3. a full disk (half lands, then ENOSPC, or ENOSPC at once) with the
+   * cut back working: only that append fails, the log stays writable, and
+   * the next append (space freed) goes on at the same offset */
+  log = open_log(dir, &cfg, beck_fault_env(fe));
+  append_batch(log, &m, 4, 2, 1, 50);
+  for (int k = 0; k < 2; k++) {
+    if (k == 0)
+      beck_fault_env_short_write(fe, 1, ENOSPC);
+    else
+      beck_fault_env_fail(fe, BECK_FAULT_PWRITE, 1, EDQUOT, false);
+    int64_t end = beck_plog_end_offset(log);
+    int64_t before = file_size(p);
+    b.len = 0;
+    make_batch(&b, 5, 5, 1, 200);
+    assert_int_equal(beck_plog_append(log, b.data, b.len, NULL, &e), BECK_ERR_NOSPACE);
+    assert_non_null(strstr(e.msg, "nothing stored"));
+    assert_false(beck_plog_fenced(log, NULL));
+    assert_int_equal(beck_plog_end_offset(log), end);
+    assert_int_equal(file_size(p), before);
+    assert_log_matches(log, &m);
+    beck_plog_append_info_t info = append_batch(log, &m, 6 + k, 3, 1, 100);
+    assert_int_equal(info.base_offset, end);
+    assert_int_equal(beck_plog_sync(log, &e), 0);
+    assert_int_equal(beck_plog_durable_offset(log), end + 3);
+    assert_log_matches(log, &m);
+  }
+  beck_plog_close(log);
+  log = open_log(dir, &cfg, NULL);
+  assert_false(beck_plog_fenced(log, NULL));
+  assert_log_matches(log, &m);
+  beck_plog_close(log);
   beck_buf_free(&b);
   model_free(&m);
   beck_fault_env_free(fe);
