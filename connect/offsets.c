@@ -319,7 +319,9 @@ static beck_err_t scan_partition(beck_client_t *c, const char *topic, int32_t pa
   int64_t pos = from < start ? start : from;
   while (pos < high) {
     int64_t next = pos;
-    rc = beck_client_fetch(c, topic, partition, pos, 1 << 20, 0, cb, arg, &next, e);
+    /* data is there up to high: the wait only matters for a remote client
+     * whose first fetch of a partition can come back empty */
+    rc = beck_client_fetch(c, topic, partition, pos, 1 << 20, 2000, cb, arg, &next, e);
     if (rc != BECK_ERR_OK)
       return rc;
     if (next <= pos)

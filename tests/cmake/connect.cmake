@@ -36,6 +36,13 @@ beck_unit_test(test_connect_worker unit/connect/test_worker.c 180 beck_connect b
 target_compile_definitions(test_connect_worker PRIVATE BECK_TEST_PLUGIN_DIR="${BECK_TEST_PLUGIN_DIR}"
   BECK_TEST_EXAMPLES_DIR="${CMAKE_BINARY_DIR}/lib/beck/examples")
 add_dependencies(test_connect_worker good_plugin beck_connector_template)
+# the same worker tests with the remote client (librdkafka) against `beck broker`
+if(TARGET beck)
+  add_dependencies(test_connect_worker beck)
+  add_test(NAME test_connect_worker_remote COMMAND test_connect_worker remote)
+  set_tests_properties(test_connect_worker_remote PROPERTIES TIMEOUT 300
+    ENVIRONMENT "BECK_BIN=$<TARGET_FILE:beck>;BECK_PLUGIN_KEEP_LOADED=1")
+endif()
 
 beck_unit_test(test_connect_sqlite unit/connect/test_sqlite_connectors.c 120 beck_connect_harness PkgConfig::SQLITE3)
 add_dependencies(test_connect_sqlite beck_connector_sqlite)
