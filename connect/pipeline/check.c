@@ -25,20 +25,15 @@
 
 /* ---- known names ---- */
 
+/* A set of names: pushed in any order, then sealed (sorted, duplicates
+ * removed) for binary search, so checks stay O(n log n) on big files. */
 typedef struct names {
   const char **v;
   size_t n, cap;
 } names_t;
 
-static bool names_has(const names_t *s, const char *name) {
-  for (size_t i = 0; i < s->n; i++)
-    if (strcmp(s->v[i], name) == 0)
-      return true;
-  return false;
-}
-
-static void names_add(loader_t *ld, names_t *s, const char *name) {
-  if (name == NULL || names_has(s, name))
+static void names_push(loader_t *ld, names_t *s, const char *name) {
+  if (name == NULL)
     return;
   if (s->n == s->cap) {
     size_t nc = s->cap ? s->cap * 2 : 32;
@@ -53,12 +48,27 @@ static void names_add(loader_t *ld, names_t *s, const char *name) {
   s->v[s->n++] = name;
 }
 
-static size_t names_index(const names_t *s, const char *name) {
-  for (size_t i = 0; i < s->n; i++)
-    if (strcmp(s->v[i], name) == 0)
-      return i;
-  return (size_t)-1;
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+static void names_seal(names_t *s) {
+  if (s->n == 0)
+    return;
+  qsort(s->v, s->n, sizeof *s->v, cmp_str);
+  size_t w = 1;
+  for (size_t i = 1; i < s->n; i++)
+    if (strcmp(s->v[i], s->v[w - 1]) != 0)
+      s->v[w++] = s->v[i];
+  s->n = w;
 }
+
+static size_t names_index(const names_t *s, const char *name) {
+  if (s->n == 0)
+    return (size_t)-1;
+  const char **hit = bsearch(&name, s->v, s->n, sizeof *s->v, cmp_str);
+  return hit ? (size_t)(hit - s->v) : (size_t)-1;
+}
+
+static bool names_has(const names_t *s, const char *name) { return names_index(s, name) != (size_t)-1; }
 
 static void unknown_topic(loader_t *ld, const ref_t *r, const names_t *topics, const char *what) {
   const char *s = beck_did_you_mean(r->name, strlen(r->name), topics->v, topics->n);
@@ -88,12 +98,19 @@ static int cmp_edge(const void *a, const void *b) {
 static void report_cycle(loader_t *ld, const names_t *topics, const size_t *path, size_t depth, size_t start,
                          const ref_t *at) {
   char buf[400];
-  size_t len = 0;
+  size_t len = 0, n = depth - start;
   buf[0] = '\0';
-  for (size_t i = start; i < depth && len < sizeof buf; i++)
-    len += (size_t)snprintf(buf + len, sizeof buf - len, "%s -> ", topics->v[path[i]]);
+  for (size_t i = start; i < depth && len < sizeof buf; i++) {
+    size_t k = i - start;
+    if (n > 8 && k == 3) { /* a long cycle: the first three, ..., the last two */
+      len += (size_t)snprintf(buf + len, sizeof buf - len, "... (%zu more) -> ", n - 5);
+      i = depth - 3;
+      continue;
+    }
+    len += (size_t)snprintf(buf + len, sizeof buf - len, "%.60s -> ", topics->v[path[i]]);
+  }
   if (len < sizeof buf)
-    snprintf(buf + len, sizeof buf - len, "%s", topics->v[path[start]]);
+    snprintf(buf + len, sizeof buf - len, "%.60s", topics->v[path[start]]);
   beck__pl_error_pos(ld, at->pos,
                      "streams form a cycle: %s; expected topics to flow one way (a stream may not read, directly or "
                      "through other streams, a topic it writes)",
@@ -101,38 +118,67 @@ static void report_cycle(loader_t *ld, const names_t *topics, const size_t *path
 }
 
 static void check_cycles(loader_t *ld, const names_t *topics) {
-  /* edges: for each stream, every topic it reads -> every topic it writes */
+  /* edges: for each stream, every topic it reads -> every topic it writes;
+   * refs are bucketed by stream first so this is linear in the edges */
+  size_t nstreams = ld->p->nstreams;
+  size_t *start = beck_calloc(nstreams + 2, sizeof *start), *order = beck_calloc(ld->nrefs + 1, sizeof *order);
   edge_t *edges = NULL;
   size_t ne = 0, cap = 0;
-  for (size_t a = 0; a < ld->nrefs; a++) {
-    const ref_t *in = &ld->refs[a];
-    bool reads = in->role == REF_CONSUME ||
-                 (in->role == REF_JOIN && in->target && !((beck_pipeline_step_t *)in->target)->u.join.with_table);
-    if (!reads || in->stream < 0)
-      continue;
-    for (size_t b = 0; b < ld->nrefs; b++) {
-      const ref_t *out = &ld->refs[b];
-      if (out->role != REF_PRODUCE || out->stream != in->stream)
+  if (start == NULL || order == NULL) {
+    ld->oom = true;
+    goto done;
+  }
+  for (size_t a = 0; a < ld->nrefs; a++)
+    if (ld->refs[a].stream >= 0 && (size_t)ld->refs[a].stream < nstreams)
+      start[ld->refs[a].stream + 1]++;
+  for (size_t i = 1; i <= nstreams + 1; i++)
+    start[i] += start[i - 1];
+  {
+    size_t *fill = beck_calloc(nstreams + 1, sizeof *fill);
+    if (fill == NULL) {
+      ld->oom = true;
+      goto done;
+    }
+    for (size_t a = 0; a < ld->nrefs; a++) {
+      int st = ld->refs[a].stream;
+      if (st >= 0 && (size_t)st < nstreams)
+        order[start[st] + fill[st]++] = a;
+    }
+    beck_free(fill);
+  }
+  for (size_t st = 0; st < nstreams; st++) {
+    for (size_t x = start[st]; x < start[st + 1]; x++) {
+      const ref_t *in = &ld->refs[order[x]];
+      bool reads = in->role == REF_CONSUME ||
+                   (in->role == REF_JOIN && in->target && !((beck_pipeline_step_t *)in->target)->u.join.with_table);
+      if (!reads)
         continue;
-      size_t f = names_index(topics, in->name), t = names_index(topics, out->name);
-      if (f == (size_t)-1 || t == (size_t)-1)
+      size_t f = names_index(topics, in->name);
+      if (f == (size_t)-1)
         continue;
-      if (ne == cap) {
-        size_t nc = cap ? cap * 2 : 32;
-        edge_t *e = beck_realloc(edges, nc * sizeof *e);
-        if (e == NULL) {
-          ld->oom = true;
-          beck_free(edges);
-          return;
+      for (size_t y = start[st]; y < start[st + 1]; y++) {
+        const ref_t *out = &ld->refs[order[y]];
+        if (out->role != REF_PRODUCE)
+          continue;
+        size_t t = names_index(topics, out->name);
+        if (t == (size_t)-1)
+          continue;
+        if (ne == cap) {
+          size_t nc = cap ? cap * 2 : 32;
+          edge_t *e = beck_realloc(edges, nc * sizeof *e);
+          if (e == NULL) {
+            ld->oom = true;
+            goto done;
+          }
+          edges = e;
+          cap = nc;
         }
-        edges = e;
-        cap = nc;
+        edges[ne++] = (edge_t){f, t, out};
       }
-      edges[ne++] = (edge_t){f, t, out};
     }
   }
   if (ne == 0)
-    return;
+    goto done;
   qsort(edges, ne, sizeof *edges, cmp_edge);
   size_t nt = topics->n;
   size_t *first = beck_calloc(nt + 1, sizeof *first); /* first edge of each topic */
@@ -167,10 +213,10 @@ static void check_cycles(loader_t *ld, const names_t *topics) {
       next[depth - 1]++;
       size_t v = edges[e].to;
       if (state[v] == 1) {
-        size_t start = 0;
-        while (path[start] != v)
-          start++;
-        report_cycle(ld, topics, path, depth, start, edges[e].at);
+        size_t from = 0;
+        while (path[from] != v)
+          from++;
+        report_cycle(ld, topics, path, depth, from, edges[e].at);
       } else if (state[v] == 0) {
         state[v] = 1;
         path[depth] = v;
@@ -184,7 +230,10 @@ out:
   beck_free(state);
   beck_free(path);
   beck_free(next);
+done:
   beck_free(edges);
+  beck_free(start);
+  beck_free(order);
 }
 
 /* ---- connectors ---- */
@@ -288,17 +337,12 @@ bool beck__pl_check_option_value(loader_t *ld, const beck_connector_option_t *op
   return true;
 }
 
-static const ynode_t *section_item(const ynode_t *root, const char *section, const char *name) {
-  return beck__pl_map_get(beck__pl_map_get(root, section), name);
-}
-
-static void check_connector(loader_t *ld, const ynode_t *root, const char *section, const char *name,
+static void check_connector(loader_t *ld, const ynode_t *item, const char *section, const char *name,
                             const char *connector, beck_connector_kind_t want, const beck_pipeline_option_t *config,
                             size_t nconfig) {
   const beck_pipeline_connectors_t *cs = ld->opts->connectors;
   if (cs == NULL || connector == NULL)
     return;
-  const ynode_t *item = section_item(root, section, name);
   const ynode_t *cnode = beck__pl_map_get(item, "connector");
   char subject[400];
   snprintf(subject, sizeof subject, "connector '%s' (%s '%s')", connector,
@@ -387,24 +431,65 @@ static void check_connector(loader_t *ld, const ynode_t *root, const char *secti
 
 /* ---- everything ---- */
 
+typedef struct table_name {
+  const char *name;
+  beck_pipeline_pos_t pos;
+} table_name_t;
+
+static int cmp_table_name(const void *a, const void *b) {
+  const table_name_t *x = a, *y = b;
+  int c = strcmp(x->name, y->name);
+  if (c != 0)
+    return c;
+  if (x->pos.line != y->pos.line)
+    return x->pos.line < y->pos.line ? -1 : 1;
+  return x->pos.col < y->pos.col ? -1 : x->pos.col > y->pos.col;
+}
+
+/* Tables come from `tables:` and from table steps; a name may be used once. */
+static void collect_tables(loader_t *ld, names_t *tables) {
+  beck_pipeline_t *p = ld->p;
+  size_t n = p->ntables;
+  for (size_t i = 0; i < ld->nrefs; i++)
+    n += ld->refs[i].role == REF_TABLE_STEP;
+  table_name_t *all = beck_calloc(n ? n : 1, sizeof *all);
+  if (all == NULL) {
+    ld->oom = true;
+    return;
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < p->ntables; i++)
+    all[k++] = (table_name_t){p->tables[i].name, p->tables[i].pos};
+  for (size_t i = 0; i < ld->nrefs; i++)
+    if (ld->refs[i].role == REF_TABLE_STEP)
+      all[k++] = (table_name_t){ld->refs[i].name, ld->refs[i].pos};
+  qsort(all, k, sizeof *all, cmp_table_name);
+  for (size_t i = 0; i < k; i++) {
+    if (i > 0 && strcmp(all[i].name, all[i - 1].name) == 0)
+      beck__pl_error_pos(ld, all[i].pos, "a second table named '%.100s' (the first is at line %u); expected unique "
+                                         "table names",
+                         all[i].name, all[i - 1].pos.line);
+    names_push(ld, tables, all[i].name);
+  }
+  beck_free(all);
+  names_seal(tables);
+}
+
 void beck__pl_check(loader_t *ld, const ynode_t *root) {
   beck_pipeline_t *p = ld->p;
-  names_t topics = {0}, tables = {0};
+  names_t topics = {0}, tables = {0}, sources = {0};
   for (size_t i = 0; i < p->ntopics; i++)
-    names_add(ld, &topics, p->topics[i].name);
+    names_push(ld, &topics, p->topics[i].name);
   for (size_t i = 0; i < ld->nrefs; i++)
     if (ld->refs[i].role == REF_PRODUCE)
-      names_add(ld, &topics, ld->refs[i].name);
-  for (size_t i = 0; i < p->ntables; i++)
-    names_add(ld, &tables, p->tables[i].name);
-  for (size_t i = 0; i < ld->nrefs; i++) {
-    const ref_t *r = &ld->refs[i];
-    if (r->role != REF_TABLE_STEP)
-      continue;
-    if (names_has(&tables, r->name))
-      beck__pl_error_pos(ld, r->pos, "a second table named '%.100s'; expected unique table names", r->name);
-    names_add(ld, &tables, r->name);
-  }
+      names_push(ld, &topics, ld->refs[i].name);
+  names_seal(&topics);
+  for (size_t i = 0; i < p->nsources; i++)
+    names_push(ld, &sources, p->sources[i].name);
+  names_seal(&sources);
+  collect_tables(ld, &tables);
+  if (ld->oom)
+    goto out;
   for (size_t i = 0; i < ld->nrefs; i++) {
     ref_t *r = &ld->refs[i];
     switch (r->role) {
@@ -454,7 +539,7 @@ void beck__pl_check(loader_t *ld, const ynode_t *root) {
     }
     case REF_TEST_INPUT: {
       beck_pipeline_test_input_t *in = r->target;
-      const beck_pipeline_source_t *s = beck_pipeline_find_source(p, r->name);
+      const beck_pipeline_source_t *s = names_has(&sources, r->name) ? beck_pipeline_find_source(p, r->name) : NULL;
       if (s != NULL) {
         in->topic = s->topic;
       } else if (names_has(&topics, r->name)) {
@@ -481,12 +566,30 @@ void beck__pl_check(loader_t *ld, const ynode_t *root) {
   }
   if (!ld->oom)
     check_cycles(ld, &topics);
-  for (size_t i = 0; i < p->nsources; i++)
-    check_connector(ld, root, "sources", p->sources[i].name, p->sources[i].connector, BECK_CONNECTOR_SOURCE,
-                    p->sources[i].config, p->sources[i].nconfig);
-  for (size_t i = 0; i < p->nsinks; i++)
-    check_connector(ld, root, "sinks", p->sinks[i].name, p->sinks[i].connector, BECK_CONNECTOR_SINK,
-                    p->sinks[i].config, p->sinks[i].nconfig);
+  if (ld->opts->connectors != NULL) {
+    /* p->sources and p->sinks are in the order of their mappings, minus the
+     * entries whose names were refused: walk both together */
+    const ynode_t *sm = beck__pl_map_get(root, "sources");
+    for (size_t i = 0, j = 0; sm != NULL && sm->kind == YN_MAP && i < sm->npairs && j < p->nsources; i++) {
+      const beck_pipeline_source_t *src = &p->sources[j];
+      if (strcmp(sm->pairs[i].key->str, src->name) != 0)
+        continue;
+      check_connector(ld, sm->pairs[i].val, "sources", src->name, src->connector, BECK_CONNECTOR_SOURCE, src->config,
+                      src->nconfig);
+      j++;
+    }
+    const ynode_t *km = beck__pl_map_get(root, "sinks");
+    for (size_t i = 0, j = 0; km != NULL && km->kind == YN_MAP && i < km->npairs && j < p->nsinks; i++) {
+      const beck_pipeline_sink_t *snk = &p->sinks[j];
+      if (strcmp(km->pairs[i].key->str, snk->name) != 0)
+        continue;
+      check_connector(ld, km->pairs[i].val, "sinks", snk->name, snk->connector, BECK_CONNECTOR_SINK, snk->config,
+                      snk->nconfig);
+      j++;
+    }
+  }
+out:
   beck_free(topics.v);
   beck_free(tables.v);
+  beck_free(sources.v);
 }

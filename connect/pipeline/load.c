@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_FILE ((size_t)16 << 20)
@@ -186,6 +187,13 @@ static void check_stream_shape(loader_t *ld, const ynode_t *m, beck_pipeline_str
   }
 }
 
+/* By name, then by position in the file. */
+static int cmp_stream_name(const void *a, const void *b) {
+  const beck_pipeline_stream_t *x = *(beck_pipeline_stream_t *const *)a, *y = *(beck_pipeline_stream_t *const *)b;
+  int c = strcmp(x->name, y->name);
+  return c != 0 ? c : x < y ? -1 : x > y;
+}
+
 bool beck__pl_bind_streams(loader_t *ld, const field_def_t *f, const ynode_t *v, void *dst, const char *subject) {
   beck_pipeline_t *p = dst;
   if (v->kind == YN_SCALAR && v->len == 0 && !v->quoted_tag_str)
@@ -220,12 +228,20 @@ bool beck__pl_bind_streams(loader_t *ld, const field_def_t *f, const ynode_t *v,
   }
   ld->cur_stream = -1;
   /* names are unique: they name operators and their state */
+  beck_pipeline_stream_t **byname = beck_calloc(p->nstreams ? p->nstreams : 1, sizeof *byname);
+  if (byname == NULL) {
+    ld->oom = true;
+    return false;
+  }
   for (size_t i = 0; i < p->nstreams; i++)
-    for (size_t j = 0; j < i; j++)
-      if (p->streams[i].name && p->streams[j].name && strcmp(p->streams[i].name, p->streams[j].name) == 0)
-        beck__pl_error_pos(ld, p->streams[i].pos, "a second stream named '%s' (the first is at line %u); expected "
-                                                  "unique stream names",
-                           p->streams[i].name, p->streams[j].pos.line);
+    byname[i] = &p->streams[i];
+  qsort(byname, p->nstreams, sizeof *byname, cmp_stream_name);
+  for (size_t i = 1; i < p->nstreams; i++)
+    if (strcmp(byname[i]->name, byname[i - 1]->name) == 0)
+      beck__pl_error_pos(ld, byname[i]->pos, "a second stream named '%s' (the first is at line %u); expected "
+                                             "unique stream names",
+                         byname[i]->name, byname[i - 1]->pos.line);
+  beck_free(byname);
   return true;
 }
 

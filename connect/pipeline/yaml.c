@@ -58,6 +58,7 @@ typedef struct builder {
   size_t root_weight;
   size_t total_weight;
   int docs;
+  size_t cur_line, cur_col, cur_byte; /* the last mark converted (mark_offset) */
 } builder_t;
 
 void *beck__pl_alloc(loader_t *ld, size_t n) {
@@ -373,6 +374,24 @@ oom:
 
 /* ---- building ---- */
 
+/* Byte offset of a mark. Marks arrive in file order, so walking on from the
+ * previous one keeps long lines (a flow mapping of thousands of keys)
+ * linear. */
+static size_t mark_offset(builder_t *b, yaml_mark_t m) {
+  const loader_t *ld = b->ld;
+  if (m.line != b->cur_line || m.column < b->cur_col)
+    b->cur_line = m.line, b->cur_col = 0, b->cur_byte = byte_offset(ld, m.line, 0);
+  size_t off = b->cur_byte;
+  for (size_t col = b->cur_col; col < m.column && off < ld->len && ld->text[off] != '\n'; col++) {
+    off++;
+    while (off < ld->len && ((unsigned char)ld->text[off] & 0xC0) == 0x80)
+      off++;
+  }
+  b->cur_col = m.column;
+  b->cur_byte = off;
+  return off;
+}
+
 static ynode_t *new_node(builder_t *b, yn_kind_t kind, yaml_mark_t m) {
   ynode_t *n = beck__pl_alloc(b->ld, sizeof *n);
   if (n == NULL)
@@ -380,7 +399,7 @@ static ynode_t *new_node(builder_t *b, yn_kind_t kind, yaml_mark_t m) {
   n->kind = kind;
   n->line = (uint32_t)m.line + 1;
   n->col = (uint32_t)m.column + 1;
-  n->offset = byte_offset(b->ld, m.line, m.column);
+  n->offset = mark_offset(b, m);
   return n;
 }
 
@@ -473,6 +492,13 @@ static int cmp_pair_key(const void *a, const void *b) {
   return x->key->offset < y->key->offset ? -1 : x->key->offset > y->key->offset;
 }
 
+/* By key, then by place in the merged list (earlier wins). */
+static int cmp_pair_rank(const void *a, const void *b) {
+  const ypair_t *x = *(const ypair_t *const *)a, *y = *(const ypair_t *const *)b;
+  int c = strcmp(x->key->str, y->key->str);
+  return c != 0 ? c : x < y ? -1 : x > y;
+}
+
 static bool is_merge_key(const ynode_t *k) { return k->style == YS_PLAIN && strcmp(k->str, "<<") == 0; }
 
 /* Applies merge keys and reports duplicate keys of a finished mapping. */
@@ -486,7 +512,8 @@ static bool finish_map(builder_t *b, frame_t *f) {
   ypair_t *pairs = f->pairs;
   size_t np = n;
   if (has_merge) {
-    /* own keys first, then merged keys not already present */
+    /* own keys first, then the merged mappings' keys in order; then keep
+     * the first pair of each key (sorting, so big merges stay n log n) */
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
       ypair_t *p = &f->pairs[i];
@@ -501,14 +528,18 @@ static bool finish_map(builder_t *b, frame_t *f) {
           total += p->val->items[j]->kind == YN_MAP ? p->val->items[j]->npairs : 0;
       }
     }
+    ypair_t *all = beck_malloc((total ? total : 1) * sizeof *all);
+    ypair_t **sorted = beck_malloc((total ? total : 1) * sizeof *sorted);
     pairs = beck__pl_alloc(ld, (total ? total : 1) * sizeof *pairs);
-    if (pairs == NULL)
+    if (all == NULL || sorted == NULL || pairs == NULL) {
+      beck_free(all);
+      beck_free(sorted);
       return false;
-    np = 0;
+    }
+    size_t na = 0;
     for (size_t i = 0; i < n; i++)
       if (!is_merge_key(f->pairs[i].key))
-        pairs[np++] = f->pairs[i];
-    size_t own = np;
+        all[na++] = f->pairs[i];
     for (size_t i = 0; i < n; i++) {
       ypair_t *p = &f->pairs[i];
       if (!is_merge_key(p->key))
@@ -526,16 +557,22 @@ static bool finish_map(builder_t *b, frame_t *f) {
           beck__pl_error(ld, src->line, src->col, "'<<' merges mappings; got %s", beck__pl_kind_name(src));
           continue;
         }
-        for (size_t q = 0; q < src->npairs; q++) {
-          bool present = false;
-          for (size_t r = 0; r < np && !present; r++)
-            present = strcmp(pairs[r].key->str, src->pairs[q].key->str) == 0;
-          if (!present)
-            pairs[np++] = src->pairs[q];
-        }
+        for (size_t q = 0; q < src->npairs; q++)
+          all[na++] = src->pairs[q];
       }
     }
-    (void)own;
+    for (size_t i = 0; i < na; i++)
+      sorted[i] = &all[i];
+    qsort(sorted, na, sizeof *sorted, cmp_pair_rank);
+    for (size_t i = 1; i < na; i++)
+      if (strcmp(sorted[i]->key->str, sorted[i - 1]->key->str) == 0)
+        sorted[i]->val = NULL; /* shadowed by an earlier pair */
+    np = 0;
+    for (size_t i = 0; i < na; i++)
+      if (all[i].val != NULL)
+        pairs[np++] = all[i];
+    beck_free(all);
+    beck_free(sorted);
   } else if (n > 0) {
     pairs = beck__pl_alloc(ld, n * sizeof *pairs);
     if (pairs == NULL)
