@@ -6,8 +6,12 @@ beck_unit_test(test_streams_window unit/streams/test_window.c 60 beck_streams)
 beck_unit_test(test_streams_store unit/streams/test_store.c 120 beck_streams)
 beck_unit_test(test_streams_join unit/streams/test_join.c 60 beck_streams)
 # The runtime over the embedded log, and (same scenarios, same outputs) over
-# the remote client against librdkafka's 3-broker mock cluster.
+# the remote client against the built `beck broker` (started by the test on
+# a free port) and against librdkafka's 3-broker mock cluster.
 beck_unit_test(test_streams_runtime unit/streams/test_runtime.c 120 beck_streams PkgConfig::RDKAFKA)
+add_dependencies(test_streams_runtime beck)
+add_test(NAME test_streams_runtime_broker COMMAND test_streams_runtime broker)
 add_test(NAME test_streams_runtime_mock COMMAND test_streams_runtime mock)
-set_tests_properties(test_streams_runtime_mock PROPERTIES TIMEOUT 180)
+set_tests_properties(test_streams_runtime_broker test_streams_runtime_mock PROPERTIES TIMEOUT 180
+                     ENVIRONMENT "BECK_BIN=$<TARGET_FILE:beck>")
 beck_unit_test(test_streams_oom unit/streams/test_oom.c 300 beck_streams)

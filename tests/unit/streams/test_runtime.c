@@ -4,23 +4,31 @@
  * committed state, the thread pool, bounded input closed with a final
  * watermark, inputs merged by timestamp.
  *
- * Modes (argv[1]): none = embedded over a temporary data directory;
- * "mock" = the remote client against librdkafka's mock cluster with 3
- * brokers (partition leaders spread over them). Same expected outputs. The
- * mock cluster cannot create topics over the protocol and makes up any
- * topic it is asked about (with its own partition count), so there inputs
- * are made with rd_kafka_mock_topic_create and the checks of created
- * topics' partition counts and of a missing input are skipped. */
+ * Modes (argv[1]), with the same expected outputs in each:
+ *   none      embedded over a temporary data directory;
+ *   "broker"  the remote client against the built `beck broker`
+ *             ($BECK_BIN), started here on a free port over a temporary
+ *             data directory (like test_client.c);
+ *   "mock"    the remote client against librdkafka's mock cluster with 3
+ *             brokers (partition leaders spread over them). The mock
+ *             cluster cannot create topics over the protocol and makes up
+ *             any topic it is asked about (with its own partition count),
+ *             so there inputs are made with rd_kafka_mock_topic_create and
+ *             the checks of created topics' partition counts and of a
+ *             missing input are skipped. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -30,14 +38,56 @@
 #include "streams_test.h"
 #include "tmpdir.h"
 
-static bool g_mock;
+enum { MODE_EMBEDDED, MODE_BROKER, MODE_MOCK };
+static int g_mode = MODE_EMBEDDED;
+static bool g_mock; /* g_mode == MODE_MOCK */
 
 typedef struct fx {
   char *dir;
   char data[1024], state[1024];
   rd_kafka_t *mock_rk; /* owns the mock cluster */
+  pid_t broker;
   beck_client_t *c;
 } fx_t;
+
+/* Starts `$BECK_BIN broker` over f->data on a free port; returns the port. */
+static int start_broker(fx_t *f) {
+  const char *bin = getenv("BECK_BIN");
+  if (bin == NULL)
+    fail_msg("BECK_BIN is not set (the path of the built beck binary)");
+  int pfd[2];
+  assert_int_equal(pipe(pfd), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    dup2(pfd[1], 1);
+    close(pfd[0]);
+    close(pfd[1]);
+    setenv("BECK_LOG_LEVEL", "warn", 1);
+    execl(bin, bin, "broker", "--data-dir", f->data, "--listen", "127.0.0.1:0", (char *)NULL);
+    _exit(127);
+  }
+  close(pfd[1]);
+  FILE *out = fdopen(pfd[0], "r");
+  char line[1024];
+  int port = 0;
+  const char *tag = "listening on 127.0.0.1:";
+  while (fgets(line, sizeof line, out)) {
+    const char *p = strstr(line, tag);
+    if (strstr(line, "ready") && p) {
+      port = atoi(p + strlen(tag));
+      break;
+    }
+  }
+  fclose(out); /* the broker prints nothing more on stdout */
+  if (port <= 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    fail_msg("beck broker did not say it was ready");
+  }
+  f->broker = pid;
+  return port;
+}
 
 static int setup(void **state) {
   fx_t *f = calloc(1, sizeof *f);
@@ -45,7 +95,12 @@ static int setup(void **state) {
   snprintf(f->data, sizeof f->data, "%s/data", f->dir);
   snprintf(f->state, sizeof f->state, "%s/state", f->dir);
   beck_error_t e;
-  if (g_mock) {
+  if (g_mode == MODE_BROKER) {
+    char bs[64];
+    snprintf(bs, sizeof bs, "127.0.0.1:%d", start_broker(f));
+    const char *k[] = {"log_level"}, *v[] = {"3"};
+    ST_OK(e, beck_client_open_remote(bs, k, v, 1, &f->c, &e));
+  } else if (g_mock) {
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "test.mock.num.brokers", "3", err, sizeof err);
@@ -67,6 +122,10 @@ static int teardown(void **state) {
   beck_client_close(f->c);
   if (f->mock_rk != NULL)
     rd_kafka_destroy(f->mock_rk);
+  if (f->broker > 0) {
+    kill(f->broker, SIGTERM);
+    waitpid(f->broker, NULL, 0);
+  }
   beck_test_rmdir(f->dir);
   free(f);
   return 0;
@@ -408,7 +467,17 @@ static void missing_input_topic_is_an_error(void **state) {
 }
 
 int main(int argc, char **argv) {
-  g_mock = argc > 1 && strcmp(argv[1], "mock") == 0;
+  const char *mode = argc > 1 ? argv[1] : "embedded";
+  if (strcmp(mode, "broker") == 0)
+    g_mode = MODE_BROKER;
+  else if (strcmp(mode, "mock") == 0)
+    g_mode = MODE_MOCK;
+  else if (strcmp(mode, "embedded") != 0) {
+    fprintf(stderr, "usage: %s [embedded|broker|mock]\n", argv[0]);
+    return 2;
+  }
+  g_mock = g_mode == MODE_MOCK;
+  static const char *const names[] = {"streams_runtime_embedded", "streams_runtime_broker", "streams_runtime_mock"};
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(counts_over_the_embedded_log_and_commits_inputs, setup, teardown),
       cmocka_unit_test_setup_teardown(restart_resumes_from_committed_offsets_and_restored_state, setup, teardown),
@@ -418,5 +487,5 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(inputs_of_a_task_are_merged_in_timestamp_order, setup, teardown),
       cmocka_unit_test_setup_teardown(missing_input_topic_is_an_error, setup, teardown),
   };
-  return cmocka_run_group_tests_name(g_mock ? "streams_runtime_mock" : "streams_runtime_embedded", tests, NULL, NULL);
+  return cmocka_run_group_tests_name(names[g_mode], tests, NULL, NULL);
 }
