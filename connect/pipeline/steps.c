@@ -259,10 +259,19 @@ bool beck__pl_bind_steps(loader_t *ld, const field_def_t *f, const ynode_t *v, v
     }
     if (m->npairs > 1) {
       const ynode_t *k2 = m->pairs[1].key;
-      beck__pl_error_at(ld, k2,
-                        "step '%s' in %s has a second key '%.80s'; expected one key per step (if '%.80s' belongs to "
-                        "the %s, indent it under '%s:')",
-                        def->name, subject, k2->str, k2->str, def->name, def->name);
+      bool stream_key = false;
+      for (size_t f2 = 0; f2 < beck__pl_sec_stream.nfields; f2++)
+        stream_key |= strcmp(beck__pl_sec_stream.fields[f2].name, k2->str) == 0;
+      if (stream_key)
+        beck__pl_error_at(ld, k2,
+                          "step '%s' in %s has a second key '%.80s'; expected one key per step (if '%.80s' belongs "
+                          "to the stream, indent it like 'steps:')",
+                          def->name, subject, k2->str, k2->str);
+      else
+        beck__pl_error_at(ld, k2,
+                          "step '%s' in %s has a second key '%.80s'; expected one key per step (if '%.80s' belongs "
+                          "to the %s, indent it under '%s:')",
+                          def->name, subject, k2->str, k2->str, def->name, def->name);
     }
     beck_pipeline_step_t *st = &s->steps[s->nsteps++];
     st->kind = def->kind;

@@ -432,6 +432,13 @@ static void bad_indentation_reports_the_yaml_position(void **state) {
   expect_problems(load_text_rc("pipeline: p\nsources:\n  s:\n    connector: file\n      topic: t\n", BECK_ERR_PARSE),
                   "5:12: invalid YAML: mapping values are not allowed in this context; expected 'key: value' on its "
                   "own line at the mapping's indentation (is a ':' or the indentation off?)");
+  /* valid YAML, wrong structure: the stream's 'to' indented into the last step */
+  expect_problems(load_text("pipeline: p\ntopics: {a: {}}\nstreams:\n  - from: a\n    steps:\n"
+                            "      - filter: value.ok\n        to: b\n"),
+                  "4:5: stream 1 has no 'to'; expected the topic its records go to (or a branch that routes every "
+                  "record, or a table step at the end)\n"
+                  "7:9: step 'filter' in stream 1 has a second key 'to'; expected one key per step (if 'to' belongs "
+                  "to the stream, indent it like 'steps:')");
   expect_problems(load_text_rc("pipeline: p\nstreams:\n\t- from: a\n", BECK_ERR_PARSE),
                   "3:1: invalid YAML: found character that cannot start any token while scanning for the next token "
                   "(line 3); expected spaces, not tabs, for indentation (or quote the value)");
