@@ -7,7 +7,9 @@
  *
  * Each CONFIG file holds one connector as key=value lines ('#' comments).
  * Exits 0 after a graceful stop, 1 on a configuration error, 2 when a
- * connector failed (its status is printed).
+ * connector failed (its status is printed). With $BECK_RUNNER_READY set,
+ * creates that file once every connector has been started (tests wait for
+ * it before they signal the runner).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -88,6 +90,12 @@ int main(int argc, char **argv) {
   for (int k = 0; k < n; k++)
     if (beck_connect_worker_start(w, names[k], &e) != BECK_ERR_OK)
       fprintf(stderr, "%s\n", e.msg);
+  const char *ready = getenv("BECK_RUNNER_READY");
+  if (ready != NULL) {
+    FILE *r = fopen(ready, "w");
+    if (r != NULL)
+      fclose(r);
+  }
   int failed = 0;
   while (!stop && !failed) {
     usleep(50000);

@@ -392,14 +392,22 @@ static void kill9_worker_repeatedly_postgres_rows_exactly_once(void **state) {
   assert_int_equal(next_line - 1, N);
   assert_true(kills >= CYCLES - 1);
   /* progress was made across kills, and not all at once */
+  char ready[600];
+  snprintf(ready, sizeof ready, "%s/ready", dir);
+  setenv("BECK_RUNNER_READY", ready, 1);
   pid_t pid = spawn_runner(data, c1, c2, log);
+  unsetenv("BECK_RUNNER_READY");
+  for (int i = 0; i < 600 && access(ready, F_OK) != 0; i++)
+    usleep(50000); /* signal it only once it handles signals */
   char want[32];
   snprintf(want, sizeof want, "%d\n", N);
   wait_query(NULL, NULL, "SELECT count(*) FROM kill_rows", want, 120000);
   kill(pid, SIGTERM);
   int status;
   waitpid(pid, &status, 0);
-  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    fail_msg("the runner ended with %s %d; see %s", WIFEXITED(status) ? "exit status" : "signal",
+             WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), log);
   char all[64];
   snprintf(all, sizeof all, "%d|%d|1|%d\n", N, N, N);
   assert_string_equal(pgfix_query(&pg, "SELECT count(*), count(DISTINCT id), min(id), max(id) FROM kill_rows"), all);
