@@ -95,8 +95,8 @@ beck_err_t beck__config_parse_value(const beck_connector_option_t *opt, const ch
     errno = 0;
     double v = strtod(text, &end);
     if (errno != 0 || end == text || !isfinite(v) || v < 0)
-      return beck_error_set(e, BECK_ERR_INVAL, "option %s: '%s' is not a duration (like 250ms, 30s, 5m)",
-                            opt->name, text);
+      return beck_error_set(e, BECK_ERR_INVAL, "option %s: '%s' is not a duration (like 250ms, 30s, 5m)", opt->name,
+                            text);
     while (isspace((unsigned char)*end))
       end++;
     double mult;
@@ -111,8 +111,8 @@ beck_err_t beck__config_parse_value(const beck_connector_option_t *opt, const ch
     else if (strcmp(end, "d") == 0)
       mult = 86400000;
     else
-      return beck_error_set(e, BECK_ERR_INVAL, "option %s: unknown unit '%s' in '%s' (use ms, s, m, h or d)",
-                            opt->name, end, text);
+      return beck_error_set(e, BECK_ERR_INVAL, "option %s: unknown unit '%s' in '%s' (use ms, s, m, h or d)", opt->name,
+                            end, text);
     double ms = v * mult;
     if (ms > 9.2e18)
       return beck_error_set(e, BECK_ERR_INVAL, "option %s: '%s' is too long", opt->name, text);

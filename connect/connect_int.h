@@ -133,9 +133,9 @@ extern const beck_connector_host_t beck__host;
  * kind are skipped; others must be in the plugin's schema). Does not call
  * the plugin. hooks may be NULL (then reject is fatal, offset_get returns
  * NULL, sink_seek is ignored). name is copied. */
-beck_err_t beck__ctx_new(const beck_connector_info_t *info, const char *name, int32_t task_id,
-                         const char *const *keys, const char *const *values, int n, const beck__ctx_hooks_t *hooks,
-                         void *hooks_arg, beck_connector_ctx_t **out, beck_error_t *e);
+beck_err_t beck__ctx_new(const beck_connector_info_t *info, const char *name, int32_t task_id, const char *const *keys,
+                         const char *const *values, int n, const beck__ctx_hooks_t *hooks, void *hooks_arg,
+                         beck_connector_ctx_t **out, beck_error_t *e);
 /* Calls destroy (if create succeeded) and frees. NULL is ok. */
 void beck__ctx_free(beck_connector_ctx_t *ctx);
 

@@ -48,8 +48,7 @@ char *beck_connector_describe_json(const beck_connector_info_t *info) {
     return NULL;
   json_object_set_new(root, "name", json_string(info->name));
   json_object_set_new(root, "kind", json_string(beck_connector_kind_name(info->kind)));
-  json_object_set_new(root, "description",
-                      info->desc.description ? json_string(info->desc.description) : json_null());
+  json_object_set_new(root, "description", info->desc.description ? json_string(info->desc.description) : json_null());
   json_object_set_new(root, "version", info->desc.version ? json_string(info->desc.version) : json_null());
   json_object_set_new(root, "abi", json_string(abi));
   json_object_set_new(root, "path", json_string(info->path));

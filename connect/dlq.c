@@ -45,7 +45,7 @@ beck_err_t beck__dlq_send(beck__dlq_t *d, const beck__dlq_entry_t *entries, int 
     total_hdrs += (size_t)entries[k].nheaders + CTX_HEADERS;
   beck_client_record_t *recs = beck_calloc((size_t)n, sizeof *recs);
   beck_record_header_t *hs = beck_calloc(total_hdrs ? total_hdrs : 1, sizeof *hs);
-  char (*nums)[3][24] = beck_calloc((size_t)n, sizeof *nums);
+  char(*nums)[3][24] = beck_calloc((size_t)n, sizeof *nums);
   if (recs == NULL || hs == NULL || nums == NULL) {
     beck_free(recs);
     beck_free(hs);

@@ -100,8 +100,8 @@ static int host_emit(beck_source_batch_t *b, const beck_source_record_t *rec, si
   return host_emit_common(b, rec, rec_size, NULL);
 }
 
-static int host_emit_error(beck_source_batch_t *b, const beck_source_record_t *rec, size_t rec_size,
-                           const char *fmt, ...) {
+static int host_emit_error(beck_source_batch_t *b, const beck_source_record_t *rec, size_t rec_size, const char *fmt,
+                           ...) {
   char msg[1024];
   va_list ap;
   va_start(ap, fmt);
@@ -260,9 +260,9 @@ static int host_emit_common(beck_source_batch_t *b, const beck_source_record_t *
 
 /* ---- contexts --------------------------------------------------------------- */
 
-beck_err_t beck__ctx_new(const beck_connector_info_t *info, const char *name, int32_t task_id,
-                         const char *const *keys, const char *const *values, int n, const beck__ctx_hooks_t *hooks,
-                         void *hooks_arg, beck_connector_ctx_t **out, beck_error_t *e) {
+beck_err_t beck__ctx_new(const beck_connector_info_t *info, const char *name, int32_t task_id, const char *const *keys,
+                         const char *const *values, int n, const beck__ctx_hooks_t *hooks, void *hooks_arg,
+                         beck_connector_ctx_t **out, beck_error_t *e) {
   *out = NULL;
   beck_connector_ctx_t *ctx = beck_calloc(1, sizeof *ctx);
   if (ctx == NULL || (ctx->name = beck_strdup(name ? name : info->name)) == NULL) {

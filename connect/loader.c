@@ -119,7 +119,9 @@ static beck_err_t check_elf(const char *path, beck_error_t *e) {
   memcpy(&machine, h + offsetof(Elf64_Ehdr, e_machine), sizeof machine);
   if (type != ET_DYN)
     return beck_error_set(e, BECK_ERR_INVAL, "plugin %s: ELF file is not a shared object (type %u%s)", path, type,
-                          type == ET_EXEC ? ", an executable" : type == ET_REL ? ", an object file" : "");
+                          type == ET_EXEC  ? ", an executable"
+                          : type == ET_REL ? ", an object file"
+                                           : "");
 #ifdef HOST_MACHINE
   if (machine != HOST_MACHINE)
     return beck_error_set(e, BECK_ERR_INVAL, "plugin %s: built for %s, this host is %s", path, machine_name(machine),
@@ -156,15 +158,15 @@ static beck_err_t copy_options(const char *path, const beck_connector_descriptor
     if (o->name == NULL || o->name[0] == '\0')
       return beck_error_set(e, BECK_ERR_INVAL, "plugin %s: connector %s: option %u has no name", path, d->name, k);
     if (!opt_type_known(o->type))
-      return beck_error_set(e, BECK_ERR_INVAL, "plugin %s: connector %s: option %s has unknown type %u", path,
-                            d->name, o->name, o->type);
+      return beck_error_set(e, BECK_ERR_INVAL, "plugin %s: connector %s: option %s has unknown type %u", path, d->name,
+                            o->name, o->type);
     if (o->type == BECK_CONNECTOR_OPT_ENUM && (o->choices == NULL || o->choices[0] == '\0'))
-      return beck_error_set(e, BECK_ERR_INVAL, "plugin %s: connector %s: enum option %s has no choices", path,
-                            d->name, o->name);
+      return beck_error_set(e, BECK_ERR_INVAL, "plugin %s: connector %s: enum option %s has no choices", path, d->name,
+                            o->name);
     for (uint32_t j = 0; j < k; j++)
       if (strcmp(info->options[j].name, o->name) == 0)
-        return beck_error_set(e, BECK_ERR_INVAL, "plugin %s: connector %s: option %s is defined twice", path,
-                              d->name, o->name);
+        return beck_error_set(e, BECK_ERR_INVAL, "plugin %s: connector %s: option %s is defined twice", path, d->name,
+                              o->name);
     if (o->default_value != NULL) {
       int64_t i;
       double dv;
@@ -193,7 +195,8 @@ static beck_err_t check_descriptor(const char *path, uint32_t index, const beck_
                           path, index, d->struct_size, BECK_CONNECTOR_ABI_MAJOR,
                           (size_t)BECK_CONNECTOR_DESCRIPTOR_MIN_SIZE);
   memset(info, 0, sizeof *info);
-  size_t n = d->struct_size < sizeof(beck_connector_descriptor_t) ? d->struct_size : sizeof(beck_connector_descriptor_t);
+  size_t n =
+      d->struct_size < sizeof(beck_connector_descriptor_t) ? d->struct_size : sizeof(beck_connector_descriptor_t);
   memcpy(&info->desc, d, n);
   d = &info->desc;
   info->abi_version = abi;

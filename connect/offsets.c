@@ -358,8 +358,7 @@ beck_err_t beck__soffsets_recover(beck_client_t *c, const char *offsets_topic, c
     json_t *oj = json_object_get(s.checkpoint, "o");
     json_t *pj = json_object_get(s.checkpoint, "p");
     if (!json_is_integer(sj) || !json_is_object(oj) || !json_is_object(pj)) {
-      rc = beck_error_set(e, BECK_ERR_CORRUPT, "source offsets of %s in %s: malformed checkpoint", id,
-                          offsets_topic);
+      rc = beck_error_set(e, BECK_ERR_CORRUPT, "source offsets of %s in %s: malformed checkpoint", id, offsets_topic);
       goto out;
     }
     o->seq = s.after_seq = s.max_seq = (uint64_t)json_integer_value(sj);

@@ -13,8 +13,8 @@
   { .name = n, .type = t, .default_value = def, .description = desc, .min = lo, .max = hi }
 
 #define COMMON_OPTIONS                                                                                                 \
-  OPT("name", BECK_CONNECTOR_OPT_STRING, NULL, 1, "Unique name of this connector instance."),                         \
-      OPT("connector", BECK_CONNECTOR_OPT_STRING, NULL, 1, "Plugin connector to run, e.g. file-source."),             \
+  OPT("name", BECK_CONNECTOR_OPT_STRING, NULL, 1, "Unique name of this connector instance."),                          \
+      OPT("connector", BECK_CONNECTOR_OPT_STRING, NULL, 1, "Plugin connector to run, e.g. file-source."),              \
       {.name = "errors.tolerance",                                                                                     \
        .type = BECK_CONNECTOR_OPT_ENUM,                                                                                \
        .default_value = "none",                                                                                        \
@@ -22,23 +22,23 @@
        .description = "none: a record error fails the task; all: skip it (to the dead-letter topic if set)."},         \
       OPT("errors.deadletterqueue.topic.name", BECK_CONNECTOR_OPT_STRING, NULL, 0,                                     \
           "Topic that receives records that failed, with error headers. Empty: none."),                                \
-      OPT("errors.deadletterqueue.context.headers.enable", BECK_CONNECTOR_OPT_BOOL, "true", 0,                        \
-          "Add __connect.errors.* headers (connector, error, original topic/partition/offset)."),                     \
-      OPT("errors.log.enable", BECK_CONNECTOR_OPT_BOOL, "true", 0, "Log each record error (rate-limited)."),          \
-      OPT_RANGE("errors.retry.timeout", BECK_CONNECTOR_OPT_DURATION, "5m", 0, 0,                                      \
-                "How long to keep retrying a retriable failure before the task fails; 0: no retries."),               \
-      OPT_RANGE("errors.retry.delay.initial", BECK_CONNECTOR_OPT_DURATION, "100ms", 1, 3600000,                      \
-                "First backoff after a retriable failure; doubles each time."),                                       \
-      OPT_RANGE("errors.retry.delay.max", BECK_CONNECTOR_OPT_DURATION, "30s", 1, 3600000,                            \
-                "Longest backoff between retries."),                                                                  \
-      OPT_RANGE("batch.max.records", BECK_CONNECTOR_OPT_INT, "1000", 1, 1000000,                                      \
-                "Most records per batch between the connector and topics."),                                         \
-      OPT_RANGE("batch.max.bytes", BECK_CONNECTOR_OPT_INT, "1048576", 1024, 268435456,                                \
+      OPT("errors.deadletterqueue.context.headers.enable", BECK_CONNECTOR_OPT_BOOL, "true", 0,                         \
+          "Add __connect.errors.* headers (connector, error, original topic/partition/offset)."),                      \
+      OPT("errors.log.enable", BECK_CONNECTOR_OPT_BOOL, "true", 0, "Log each record error (rate-limited)."),           \
+      OPT_RANGE("errors.retry.timeout", BECK_CONNECTOR_OPT_DURATION, "5m", 0, 0,                                       \
+                "How long to keep retrying a retriable failure before the task fails; 0: no retries."),                \
+      OPT_RANGE("errors.retry.delay.initial", BECK_CONNECTOR_OPT_DURATION, "100ms", 1, 3600000,                        \
+                "First backoff after a retriable failure; doubles each time."),                                        \
+      OPT_RANGE("errors.retry.delay.max", BECK_CONNECTOR_OPT_DURATION, "30s", 1, 3600000,                              \
+                "Longest backoff between retries."),                                                                   \
+      OPT_RANGE("batch.max.records", BECK_CONNECTOR_OPT_INT, "1000", 1, 1000000,                                       \
+                "Most records per batch between the connector and topics."),                                           \
+      OPT_RANGE("batch.max.bytes", BECK_CONNECTOR_OPT_INT, "1048576", 1024, 268435456,                                 \
                 "Most bytes per batch (at least one record)."),                                                        \
-      OPT_RANGE("queue.max.batches", BECK_CONNECTOR_OPT_INT, "4", 1, 1024,                                            \
-                "Batches buffered between the connector thread and the topic thread (backpressure)."),                \
-      OPT_RANGE("offset.flush.interval", BECK_CONNECTOR_OPT_DURATION, "1s", 1, 86400000,                              \
-                "How often offsets are committed (sinks: after a flush)."),                                           \
+      OPT_RANGE("queue.max.batches", BECK_CONNECTOR_OPT_INT, "4", 1, 1024,                                             \
+                "Batches buffered between the connector thread and the topic thread (backpressure)."),                 \
+      OPT_RANGE("offset.flush.interval", BECK_CONNECTOR_OPT_DURATION, "1s", 1, 86400000,                               \
+                "How often offsets are committed (sinks: after a flush)."),                                            \
       OPT("plugin.path", BECK_CONNECTOR_OPT_LIST, NULL, 0, "Extra directories or .so files to search for the plugin.")
 
 static const beck_connector_option_t source_options[] = {

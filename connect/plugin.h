@@ -79,8 +79,8 @@ const char *beck_plugin_builtin_dir(void);
 
 /* ---- describing ------------------------------------------------------------ */
 
-const char *beck_connector_kind_name(beck_connector_kind_t k);   /* "source", "sink" */
-const char *beck_connector_opt_type_name(uint32_t type);         /* "string", "int", ... */
+const char *beck_connector_kind_name(beck_connector_kind_t k); /* "source", "sink" */
+const char *beck_connector_opt_type_name(uint32_t type);       /* "string", "int", ... */
 
 /* The connector as JSON: name, kind, description, version, abi, path,
  * options[] and worker_options[] (each {name, type, required, default,

@@ -32,7 +32,7 @@ struct beck_plugin_set {
   struct {
     dev_t dev;
     ino_t ino;
-  } *seen;
+  } * seen;
   size_t nseen;
   const beck_connector_info_t **conns;
   size_t nconns;

@@ -121,8 +121,8 @@ bool beck__task_backoff(beck__task_t *t, beck__retry_t *r, const beck_error_t *e
   }
   atomic_fetch_add(&t->counters.retries, 1);
   beck__task_note_error(t, e->msg);
-  beck_log_limited(&lim, 5, 10000, t->ctx ? t->ctx->log_ctx : t->name, BECK_LOG_WARN,
-                   "%s; retry %u in %lld ms", e->msg, r->attempts, (long long)d);
+  beck_log_limited(&lim, 5, 10000, t->ctx ? t->ctx->log_ctx : t->name, BECK_LOG_WARN, "%s; retry %u in %lld ms", e->msg,
+                   r->attempts, (long long)d);
   return beck__task_sleep(t, d);
 }
 

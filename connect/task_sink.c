@@ -311,8 +311,8 @@ static int fill(beck__sink_t *s, sink_batch_t *b, size_t idx, int timeout_ms, be
   fetch_arg_t fa = {.s = s, .b = b, .part = (int32_t)idx};
   size_t room = s->t->batch_max_bytes > b->data.len ? s->t->batch_max_bytes - b->data.len : 1;
   int64_t next = p->fetch_pos;
-  beck_err_t rc = beck_client_fetch(s->t->client, p->topic, p->partition, p->fetch_pos, room, timeout_ms, fetch_cb,
-                                    &fa, &next, e);
+  beck_err_t rc =
+      beck_client_fetch(s->t->client, p->topic, p->partition, p->fetch_pos, room, timeout_ms, fetch_cb, &fa, &next, e);
   if (fa.oom)
     return beck_error_set(e, BECK_ERR_NOMEM, "fetch %s-%d: out of memory", p->topic, p->partition), -1;
   if (rc == BECK_ERR_RANGE) {
@@ -322,8 +322,8 @@ static int fill(beck__sink_t *s, sink_batch_t *b, size_t idx, int timeout_ms, be
       *e = e2;
       return -1;
     }
-    beck_log(s->t->ctx->log_ctx, BECK_LOG_WARN, "%s; resetting %s-%d to %s offset %lld", e->msg, p->topic,
-             p->partition, s->reset_latest ? "latest" : "earliest", (long long)to);
+    beck_log(s->t->ctx->log_ctx, BECK_LOG_WARN, "%s; resetting %s-%d to %s offset %lld", e->msg, p->topic, p->partition,
+             s->reset_latest ? "latest" : "earliest", (long long)to);
     p->fetch_pos = to;
     b->end_pos[idx] = to;
     return 1;
@@ -738,8 +738,8 @@ static void *plugin_thread(void *arg) {
         process(s, b);
       beck__queue_push(&t->free, b);
     }
-    if (s->dirty && ((int64_t)s->since_flush >= s->flush_max ||
-                     beck__mono_ms() - s->last_flush_ms >= t->flush_interval_ms))
+    if (s->dirty &&
+        ((int64_t)s->since_flush >= s->flush_max || beck__mono_ms() - s->last_flush_ms >= t->flush_interval_ms))
       flush_commit(s);
   }
   /* stopping: let the fetcher finish (closing both queues wakes it even

@@ -478,8 +478,7 @@ static void *topic_thread(void *arg) {
     beck__queue_push(&t->free, sb);
     if (!ok && !beck__task_stopping(t)) {
       beck_error_t e;
-      beck_error_set(&e, BECK_ERR_IO, "[%s] batch %llu was not written", t->ctx->log_ctx,
-                     (unsigned long long)sb->seq);
+      beck_error_set(&e, BECK_ERR_IO, "[%s] batch %llu was not written", t->ctx->log_ctx, (unsigned long long)sb->seq);
       beck__task_fail(t, &e);
     }
     if (!ok)
@@ -606,8 +605,7 @@ beck_err_t beck__source_start(beck__task_t *t, beck_error_t *e) {
     int64_t lo, hi;
     if (strcmp(s->offs.pos[k].topic, s->topic) == 0)
       continue;
-    if (beck_client_watermarks(t->client, s->offs.pos[k].topic, s->offs.pos[k].partition, &lo, &hi, e) ==
-        BECK_ERR_OK)
+    if (beck_client_watermarks(t->client, s->offs.pos[k].topic, s->offs.pos[k].partition, &lo, &hi, e) == BECK_ERR_OK)
       s->offs.pos[k].next = hi;
   }
   if (rc == BECK_ERR_OK)

@@ -122,8 +122,8 @@ static const char *config_get(const char *const *keys, const char *const *values
   return v;
 }
 
-beck_err_t beck_connect_worker_add(beck_connect_worker_t *w, const char *const *keys, const char *const *values,
-                                   int n, beck_error_t *e) {
+beck_err_t beck_connect_worker_add(beck_connect_worker_t *w, const char *const *keys, const char *const *values, int n,
+                                   beck_error_t *e) {
   const char *name = config_get(keys, values, n, "name");
   const char *cname = config_get(keys, values, n, "connector");
   if (name == NULL || *name == '\0')
@@ -156,10 +156,9 @@ beck_err_t beck_connect_worker_add(beck_connect_worker_t *w, const char *const *
     info = beck_plugin_set_find(w->plugins, cname);
   if (info == NULL) {
     beck_plugin_set_free(own);
-    rc = beck_error_set(e, BECK_ERR_NOTFOUND,
-                        "connector %s: no plugin provides connector '%s' (searched %s%s%s%s)", name, cname,
-                        ppath ? "plugin.path, " : "", getenv("BECK_PLUGIN_PATH") ? "BECK_PLUGIN_PATH, " : "",
-                        beck_plugin_builtin_dir(),
+    rc = beck_error_set(e, BECK_ERR_NOTFOUND, "connector %s: no plugin provides connector '%s' (searched %s%s%s%s)",
+                        name, cname, ppath ? "plugin.path, " : "",
+                        getenv("BECK_PLUGIN_PATH") ? "BECK_PLUGIN_PATH, " : "", beck_plugin_builtin_dir(),
                         beck_plugin_set_problem_count(w->plugins) ? "; some plugins failed to load" : "");
     goto out;
   }

@@ -45,10 +45,10 @@
 typedef struct beck_connect_worker beck_connect_worker_t;
 
 typedef struct beck_connect_worker_config {
-  beck_client_t *client;     /* borrowed; must outlive the worker */
+  beck_client_t *client;      /* borrowed; must outlive the worker */
   beck_plugin_set_t *plugins; /* borrowed; NULL: discover (plugin_path, BECK_PLUGIN_PATH, built-in) */
-  const char *plugin_path;   /* extra plugin directories when plugins is NULL; may be NULL */
-  const char *offsets_topic; /* NULL: BECK_CONNECT_OFFSETS_TOPIC */
+  const char *plugin_path;    /* extra plugin directories when plugins is NULL; may be NULL */
+  const char *offsets_topic;  /* NULL: BECK_CONNECT_OFFSETS_TOPIC */
 } beck_connect_worker_config_t;
 
 typedef enum beck_connect_state {
@@ -68,12 +68,12 @@ typedef struct beck_connect_status {
   char error[BECK_ERROR_MSG_MAX]; /* why FAILED (or the last retried error) */
   uint64_t records;               /* moved into topics (source) or put (sink) */
   uint64_t batches;
-  uint64_t record_errors;         /* rejected / failed conversion */
+  uint64_t record_errors; /* rejected / failed conversion */
   uint64_t dead_lettered;
   uint64_t retries;
-  uint64_t flushes;               /* sinks: successful flush + commit */
-  uint64_t rewinds;               /* sinks: re-deliveries since the last flush */
-  int64_t lag;                    /* sinks: records behind the high watermarks at last fetch; -1 unknown */
+  uint64_t flushes; /* sinks: successful flush + commit */
+  uint64_t rewinds; /* sinks: re-deliveries since the last flush */
+  int64_t lag;      /* sinks: records behind the high watermarks at last fetch; -1 unknown */
 } beck_connect_status_t;
 
 const char *beck_connect_state_name(beck_connect_state_t s); /* "RUNNING", ... as Kafka Connect */
@@ -88,8 +88,8 @@ void beck_connect_worker_free(beck_connect_worker_t *w);
  * (name, connector, topic/topics, errors.*, ...) and the plugin's. Checks the
  * configuration against both schemas and calls the plugin's create (so a bad
  * config fails here with its message); does not start it. */
-beck_err_t beck_connect_worker_add(beck_connect_worker_t *w, const char *const *keys, const char *const *values,
-                                   int n, beck_error_t *e);
+beck_err_t beck_connect_worker_add(beck_connect_worker_t *w, const char *const *keys, const char *const *values, int n,
+                                   beck_error_t *e);
 /* Starts a connector's task (threads). */
 beck_err_t beck_connect_worker_start(beck_connect_worker_t *w, const char *name, beck_error_t *e);
 /* Pauses / resumes: a paused source stops polling, a paused sink flushes,

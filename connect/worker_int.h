@@ -120,7 +120,7 @@ typedef struct beck__soffsets {
     char *topic;
     int32_t partition;
     int64_t next;
-  } *pos;
+  } * pos;
   size_t npos, cappos;
   uint64_t seq;
 } beck__soffsets_t;

@@ -48,7 +48,7 @@ typedef enum {
   ROWMAP_INT,
   ROWMAP_REAL,
   ROWMAP_BOOL,
-  ROWMAP_JSON, /* object or array text */
+  ROWMAP_JSON,  /* object or array text */
   ROWMAP_BYTES, /* raw record key/value bytes (may hold NULs) */
 } rowmap_kind_t;
 
@@ -169,15 +169,18 @@ static int rowmap_parse(rowmap_t *m, const char *spec, char *err, size_t errlen)
       static const struct {
         const char *name;
         rowmap_src_t src;
-      } specials[] = {{"@key", ROWMAP_KEY},       {"@value", ROWMAP_VALUE},   {"@topic", ROWMAP_TOPIC},
-                      {"@partition", ROWMAP_PARTITION}, {"@offset", ROWMAP_OFFSET}, {"@timestamp", ROWMAP_TIMESTAMP}};
+      } specials[] = {{"@key", ROWMAP_KEY},       {"@value", ROWMAP_VALUE},
+                      {"@topic", ROWMAP_TOPIC},   {"@partition", ROWMAP_PARTITION},
+                      {"@offset", ROWMAP_OFFSET}, {"@timestamp", ROWMAP_TIMESTAMP}};
       size_t k;
       for (k = 0; k < sizeof specials / sizeof specials[0]; k++)
         if (strcmp(c->field, specials[k].name) == 0)
           break;
       if (k == sizeof specials / sizeof specials[0]) {
-        snprintf(err, errlen, "column %s: unknown source '%s' (use @key, @value, @topic, @partition, @offset, "
-                 "@timestamp or a JSON field)", c->column, c->field);
+        snprintf(err, errlen,
+                 "column %s: unknown source '%s' (use @key, @value, @topic, @partition, @offset, "
+                 "@timestamp or a JSON field)",
+                 c->column, c->field);
         rowmap_free(m);
         return -1;
       }
@@ -242,8 +245,7 @@ static void rowmap__int(rowmap_val_t *v, long long i) {
 /* Fills row->vals (caller allocated, m->n) from record r. Borrowed pointers
  * stay valid until rowmap_row_clear. Returns 0, or -1 with err filled (the
  * record cannot be mapped: reject it). */
-static int rowmap_extract(const rowmap_t *m, const beck_sink_record_t *r, rowmap_row_t *row, char *err,
-                          size_t errlen) {
+static int rowmap_extract(const rowmap_t *m, const beck_sink_record_t *r, rowmap_row_t *row, char *err, size_t errlen) {
   row->root = NULL;
   if (m->needs_json) {
     if (r->value == NULL || r->value_len < 0) {

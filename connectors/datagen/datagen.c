@@ -73,15 +73,15 @@ static int make_random(const dg_t *s, uint64_t n, char *key, size_t kcap, int *k
   uint64_t user = r1 % s->keys;
   int64_t ts = s->host->wall_ms(s->ctx);
   *klen = snprintf(key, kcap, "user-%llu", (unsigned long long)user);
-  *vlen = snprintf(val, vcap, "{\"id\":%llu,\"user\":\"user-%llu\",\"amount\":%llu.%02llu,\"status\":\"%s\",\"ts\":%lld}",
-                   (unsigned long long)n, (unsigned long long)user, (unsigned long long)((r2 >> 8) % 1000),
-                   (unsigned long long)(r2 % 100), statuses[(r2 >> 32) % 5], (long long)ts);
+  *vlen =
+      snprintf(val, vcap, "{\"id\":%llu,\"user\":\"user-%llu\",\"amount\":%llu.%02llu,\"status\":\"%s\",\"ts\":%lld}",
+               (unsigned long long)n, (unsigned long long)user, (unsigned long long)((r2 >> 8) % 1000),
+               (unsigned long long)(r2 % 100), statuses[(r2 >> 32) % 5], (long long)ts);
   return (size_t)*klen < kcap && (size_t)*vlen < vcap ? 0 : -1;
 }
 
 #ifdef BECK_DATAGEN_NEXMARK
-int beck_nexmark_make(const dg_t *s, uint64_t n, char *key, size_t kcap, int *klen, char *val, size_t vcap,
-                      int *vlen);
+int beck_nexmark_make(const dg_t *s, uint64_t n, char *key, size_t kcap, int *klen, char *val, size_t vcap, int *vlen);
 #define NEXMARK_MAKE beck_nexmark_make
 #else
 #define NEXMARK_MAKE NULL
@@ -134,8 +134,10 @@ static int dg_create(const beck_connector_host_t *host, beck_connector_ctx_t *ct
     if (strcmp(generators[k].name, g) == 0)
       s->gen = &generators[k];
   if (s->gen == NULL || s->gen->make == NULL) {
-    host->set_error(ctx, "generator %s is not built into this datagen (the Nexmark generator plugs in through "
-                    "BECK_DATAGEN_NEXMARK)", g);
+    host->set_error(ctx,
+                    "generator %s is not built into this datagen (the Nexmark generator plugs in through "
+                    "BECK_DATAGEN_NEXMARK)",
+                    g);
     return BECK_CONNECTOR_FATAL;
   }
   s->rate = host->config_double(ctx, "rate");

@@ -164,14 +164,17 @@ static int fsrc_start(void *self) {
       if (pos <= st.st_size) {
         at = (off_t)pos;
       } else {
-        s->host->log(s->ctx, BECK_CONNECTOR_LOG_WARN, "%s is shorter (%lld) than the stored offset %lld: truncated, "
-                     "reading from the start", s->path, (long long)st.st_size, pos);
+        s->host->log(s->ctx, BECK_CONNECTOR_LOG_WARN,
+                     "%s is shorter (%lld) than the stored offset %lld: truncated, "
+                     "reading from the start",
+                     s->path, (long long)st.st_size, pos);
         at = 0;
       }
     } else {
       s->host->log(s->ctx, BECK_CONNECTOR_LOG_WARN,
                    "%s is not the file the stored offset %s belongs to (rotated while stopped): reading it from the "
-                   "start", s->path, stored);
+                   "start",
+                   s->path, stored);
       at = 0;
     }
   }
@@ -528,8 +531,9 @@ static int fsink_put(void *self, const beck_sink_batch_t *batch) {
       rc = fsink_add(s, r->value ? r->value : "", r->value_len > 0 ? (size_t)r->value_len : 0);
     } else {
       char head[160];
-      int hn = snprintf(head, sizeof head, "{\"partition\":%d,\"offset\":%lld,\"timestamp\":%lld,\"topic\":",
-                        r->partition, (long long)r->offset, (long long)r->timestamp);
+      int hn =
+          snprintf(head, sizeof head, "{\"partition\":%d,\"offset\":%lld,\"timestamp\":%lld,\"topic\":", r->partition,
+                   (long long)r->offset, (long long)r->timestamp);
       rc = fsink_add(s, head, (size_t)hn);
       rc = rc ? rc : fsink_json_str(s, r->topic, (int32_t)strlen(r->topic));
       rc = rc ? rc : fsink_add(s, ",\"key\":", 7);

@@ -175,9 +175,9 @@ typedef struct {
   size_t npos;
   char stage[64]; /* upsert staging table */
   char *copy_sql, *merge_sql;
-  sbuf_t rows;                 /* COPY text of the current put */
-  size_t *row_end;             /* end of each row in `rows` */
-  uint32_t *row_rec;           /* record index of each row */
+  sbuf_t rows;       /* COPY text of the current put */
+  size_t *row_end;   /* end of each row in `rows` */
+  uint32_t *row_rec; /* record index of each row */
   size_t nrows, caprows;
   long long ord;
 } psink_t;
@@ -196,7 +196,9 @@ static const beck_connector_option_t psink_options[] = {
      .default_value = "copy",
      .choices = "copy|upsert",
      .description = "copy: COPY rows in; upsert: merge on pk.fields (last record of a key wins)."},
-    {.name = "pk.fields", .type = BECK_CONNECTOR_OPT_LIST, .description = "Key columns (upsert; primary key on create)."},
+    {.name = "pk.fields",
+     .type = BECK_CONNECTOR_OPT_LIST,
+     .description = "Key columns (upsert; primary key on create)."},
     {.name = "auto.create",
      .type = BECK_CONNECTOR_OPT_BOOL,
      .default_value = "false",
@@ -535,9 +537,8 @@ static int psink_start(void *self) {
   if (st != BECK_CONNECTOR_OK)
     return st;
   for (size_t k = 0; k < s->npos; k++)
-    if (s->pos[k].committed >= 0 &&
-        (st = s->host->sink_seek(s->ctx, s->pos[k].topic, s->pos[k].partition, s->pos[k].committed)) !=
-            BECK_CONNECTOR_OK)
+    if (s->pos[k].committed >= 0 && (st = s->host->sink_seek(s->ctx, s->pos[k].topic, s->pos[k].partition,
+                                                             s->pos[k].committed)) != BECK_CONNECTOR_OK)
       return st;
   return BECK_CONNECTOR_OK;
 }

@@ -163,7 +163,9 @@ static const beck_connector_option_t ssink_options[] = {
      .default_value = "insert",
      .choices = "insert|upsert",
      .description = "insert rows, or upsert on pk.fields."},
-    {.name = "pk.fields", .type = BECK_CONNECTOR_OPT_LIST, .description = "Key columns (upsert; primary key on create)."},
+    {.name = "pk.fields",
+     .type = BECK_CONNECTOR_OPT_LIST,
+     .description = "Key columns (upsert; primary key on create)."},
     {.name = "auto.create",
      .type = BECK_CONNECTOR_OPT_BOOL,
      .default_value = "true",
@@ -547,11 +549,11 @@ typedef struct {
   char spart[300];
   sqlite3 *db;
   sqlite3_stmt *q;
-  int key_idx;        /* result column of the key, -1 none */
-  char last_id[128];  /* "" = from the start */
+  int key_idx;       /* result column of the key, -1 none */
+  char last_id[128]; /* "" = from the start */
   char last_ts[128];
-  char why[512];      /* why the query could not be prepared */
-  int waiting;        /* logged that we wait for the table */
+  char why[512]; /* why the query could not be prepared */
+  int waiting;   /* logged that we wait for the table */
 } ssrc_t;
 
 static const beck_connector_option_t ssrc_options[] = {
@@ -657,7 +659,10 @@ static int ssrc_prepare(ssrc_t *s) {
   sqlite3_finalize(ti);
   if (ncols == 0 || !has_id || !has_ts || !has_key) {
     snprintf(s->why, sizeof s->why, ncols == 0 ? "table %s does not exist (yet)" : "table %s has no column %s",
-             s->table, !has_id ? s->id_col : !has_ts ? s->ts_col : s->key_col);
+             s->table,
+             !has_id   ? s->id_col
+             : !has_ts ? s->ts_col
+                       : s->key_col);
     s->host->set_error(s->ctx, "%s", s->why);
     free(b.s);
     ssrc_close(s);

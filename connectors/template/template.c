@@ -35,7 +35,11 @@ typedef struct {
 } tsrc_t;
 
 static const beck_connector_option_t tsrc_options[] = {
-    {.name = "count", .type = BECK_CONNECTOR_OPT_INT, .default_value = "10", .min = 0, .max = 1e12,
+    {.name = "count",
+     .type = BECK_CONNECTOR_OPT_INT,
+     .default_value = "10",
+     .min = 0,
+     .max = 1e12,
      .description = "How many records to emit."},
 };
 

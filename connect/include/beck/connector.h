@@ -123,8 +123,8 @@ extern "C" {
 
 enum {
   BECK_CONNECTOR_OK = 0,
-  BECK_CONNECTOR_RETRY = -1, /* transient: call again after a backoff */
-  BECK_CONNECTOR_FATAL = -2, /* the task fails */
+  BECK_CONNECTOR_RETRY = -1,  /* transient: call again after a backoff */
+  BECK_CONNECTOR_FATAL = -2,  /* the task fails */
   BECK_CONNECTOR_REWIND = -3, /* sinks: transient, re-deliver since the last good flush */
 };
 
@@ -186,8 +186,8 @@ typedef struct beck_source_record {
   int64_t timestamp; /* ms since the epoch; -1: now */
   const beck_connector_header_t *headers;
   int32_t header_count;
-  const char *topic;  /* NULL: the connector's configured topic */
-  int32_t partition;  /* -1: by key (murmur2), round-robin for null keys */
+  const char *topic; /* NULL: the connector's configured topic */
+  int32_t partition; /* -1: by key (murmur2), round-robin for null keys */
   /* Where this record came from and where to resume after it, as the
    * source chooses to spell them: a file path and a byte offset, a table
    * and a last id. The host stores the newest offset per source partition
@@ -265,8 +265,8 @@ typedef struct beck_connector_host {
   /* Sources: reports a record that could not be converted; rec->value is
    * the raw input. Its source offset still counts as consumed. Returns like
    * emit. Use beck_emit_error(). */
-  int (*emit_error)(beck_source_batch_t *batch, const beck_source_record_t *rec, size_t rec_size, const char *fmt,
-                    ...) BECK_CONNECTOR_PRINTF(4, 5);
+  int (*emit_error)(beck_source_batch_t *batch, const beck_source_record_t *rec, size_t rec_size, const char *fmt, ...)
+      BECK_CONNECTOR_PRINTF(4, 5);
 
   /* Sources: the stored offset for a source partition (as of the last batch
    * that is durable in its topics), or NULL. Meant for start(). */
@@ -341,7 +341,7 @@ typedef const beck_connector_descriptor_t *(*beck_connector_entry_fn)(uint32_t h
 /* Each plugin defines this once. host_abi_version lets a plugin refuse a host
  * it cannot work with (return NULL); most ignore it. */
 BECK_CONNECTOR_EXPORT const beck_connector_descriptor_t *beck_connector_entry(uint32_t host_abi_version,
-                                                                               uint32_t index);
+                                                                              uint32_t index);
 
 #ifdef __cplusplus
 }

@@ -64,8 +64,8 @@ int pgfix_start(pgfix_t *f) {
   snprintf(f->datadir, sizeof f->datadir, "%s/data", f->dir);
   f->port = free_port();
   char cmd[2048];
-  snprintf(cmd, sizeof cmd, "%s/initdb -D %s -A trust -U postgres -E UTF8 --no-sync > %s/initdb.log 2>&1",
-           f->bindir, f->datadir, f->dir);
+  snprintf(cmd, sizeof cmd, "%s/initdb -D %s -A trust -U postgres -E UTF8 --no-sync > %s/initdb.log 2>&1", f->bindir,
+           f->datadir, f->dir);
   if (run_as_pg(cmd) != 0) {
     fprintf(stderr, "initdb failed; see %s/initdb.log\n", f->dir);
     abort();
@@ -112,8 +112,9 @@ static int query(pgfix_t *f, const char *sql, char *out, size_t cap) {
   assert_non_null(q);
   fputs(sql, q);
   fclose(q);
-  snprintf(cmd, sizeof cmd, "%s/psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p %d -U postgres -d postgres -f %s 2>&1",
-           f->bindir, f->port, path);
+  snprintf(cmd, sizeof cmd,
+           "%s/psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p %d -U postgres -d postgres -f %s 2>&1", f->bindir,
+           f->port, path);
   FILE *p = popen(cmd, "r");
   assert_non_null(p);
   size_t n = fread(out, 1, cap - 1, p);

@@ -215,8 +215,9 @@ static void file_sink_appends_values_and_json_on_flush(void **state) {
   h = harness_open("file-sink", kj, NULL);
   assert_int_equal(harness_put_values(h, "orders", 41, v3), BECK_CONNECTOR_OK);
   assert_int_equal(harness_flush(h), BECK_CONNECTOR_OK);
-  assert_string_equal(read_file(jpath), "{\"partition\":0,\"offset\":41,\"timestamp\":1700000000041,\"topic\":\"orders\","
-                                        "\"key\":\"k41\",\"value\":\"say \\\"hi\\\"\\n\"}\n");
+  assert_string_equal(read_file(jpath),
+                      "{\"partition\":0,\"offset\":41,\"timestamp\":1700000000041,\"topic\":\"orders\","
+                      "\"key\":\"k41\",\"value\":\"say \\\"hi\\\"\\n\"}\n");
   harness_close(h);
   beck_test_rmdir(dir);
 }

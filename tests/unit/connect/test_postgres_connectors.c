@@ -55,8 +55,12 @@ static int group_teardown(void **state) {
 
 static void postgres_sink_copies_rows_rejects_bad_ones_and_commits_offsets(void **state) {
   NEED_PG();
-  const char *kv[] = {"connection", pg.conninfo, "table", "orders", "auto.create", "true", "fields",
-                      "id:bigint not null,name:text,amount:double precision,tags:jsonb,pos:bigint=@offset", NULL};
+  const char *kv[] = {
+      "connection",  pg.conninfo,
+      "table",       "orders",
+      "auto.create", "true",
+      "fields",      "id:bigint not null,name:text,amount:double precision,tags:jsonb,pos:bigint=@offset",
+      NULL};
   harness_t *h = harness_open("postgres-sink", kv, NULL);
   assert_int_equal(h->nseeks, 0);
   const char *v1[] = {"{\"id\":1,\"name\":\"ann\\ttab\",\"amount\":9.5,\"tags\":[\"a\",\"b\"]}",
@@ -83,8 +87,9 @@ static void postgres_sink_copies_rows_rejects_bad_ones_and_commits_offsets(void 
 
 static void postgres_sink_resumes_from_its_offsets_table_and_skips_replays(void **state) {
   NEED_PG();
-  const char *kv[] = {"connection", pg.conninfo, "table", "replay", "auto.create", "true", "fields",
-                      "id:bigint,pos:bigint=@offset", NULL};
+  const char *kv[] = {"connection",  pg.conninfo, "table",  "replay",
+                      "auto.create", "true",      "fields", "id:bigint,pos:bigint=@offset",
+                      NULL};
   harness_t *h = harness_open("postgres-sink", kv, NULL);
   const char *v1[] = {"{\"id\":1}", "{\"id\":2}", NULL};
   assert_int_equal(harness_put_values(h, "rt", 0, v1), BECK_CONNECTOR_OK);
@@ -113,8 +118,10 @@ static void postgres_sink_resumes_from_its_offsets_table_and_skips_replays(void 
 
 static void postgres_sink_upserts_last_record_per_key(void **state) {
   NEED_PG();
-  const char *kv[] = {"connection", pg.conninfo, "table", "users", "auto.create", "true", "fields",
-                      "id:bigint,name:text,visits:integer", "mode", "upsert", "pk.fields", "id", NULL};
+  const char *kv[] = {"connection",  pg.conninfo, "table",     "users",
+                      "auto.create", "true",      "fields",    "id:bigint,name:text,visits:integer",
+                      "mode",        "upsert",    "pk.fields", "id",
+                      NULL};
   harness_t *h = harness_open("postgres-sink", kv, NULL);
   const char *v1[] = {"{\"id\":1,\"name\":\"a\",\"visits\":1}", "{\"id\":2,\"name\":\"b\",\"visits\":1}",
                       "{\"id\":1,\"name\":\"a2\",\"visits\":2}", NULL};
@@ -149,8 +156,9 @@ static void postgres_source_snapshot_then_new_rows(void **state) {
   pgfix_query(&pg, "CREATE TABLE events (id bigserial PRIMARY KEY, kind text, n numeric);"
                    "INSERT INTO events (kind, n) VALUES ('a', 1.5), ('b', NULL), ('c', 3);");
   harness_offsets_t offs = {0};
-  const char *kv[] = {"connection", pg.conninfo, "table", "events", "incrementing.column", "id", "key.column",
-                      "kind", "poll.interval", "10ms", "batch.rows", "2", NULL};
+  const char *kv[] = {"connection", pg.conninfo,  "table", "events",        "incrementing.column",
+                      "id",         "key.column", "kind",  "poll.interval", "10ms",
+                      "batch.rows", "2",          NULL};
   harness_t *h = harness_open("postgres-source", kv, &offs);
   harness_poll_until(h, 2, 5000);
   assert_int_equal(h->nrecs, 2);
@@ -169,11 +177,12 @@ static void postgres_source_snapshot_then_new_rows(void **state) {
   assert_string_equal(h->recs[1].value, "{\"id\":4,\"kind\":\"d\",\"n\":4}");
   harness_close(h);
 
-  pgfix_query(&pg, "CREATE TABLE tsrows (id int PRIMARY KEY, ts timestamptz NOT NULL, v text);"
-                   "INSERT INTO tsrows VALUES (1, '2024-01-02Z', 'x'), (2, '2024-01-01Z', 'y'), (3, '2024-01-02Z', 'z')");
+  pgfix_query(&pg,
+              "CREATE TABLE tsrows (id int PRIMARY KEY, ts timestamptz NOT NULL, v text);"
+              "INSERT INTO tsrows VALUES (1, '2024-01-02Z', 'x'), (2, '2024-01-01Z', 'y'), (3, '2024-01-02Z', 'z')");
   harness_offsets_t toffs = {0};
-  const char *kt[] = {"connection", pg.conninfo, "table", "tsrows", "incrementing.column", "id", "timestamp.column",
-                      "ts", "poll.interval", "10ms", NULL};
+  const char *kt[] = {"connection", pg.conninfo,     "table", "tsrows", "incrementing.column", "id", "timestamp.column",
+                      "ts",         "poll.interval", "10ms",  NULL};
   h = harness_open("postgres-source", kt, &toffs);
   harness_poll_until(h, 3, 5000);
   assert_int_equal(h->nrecs, 3);
@@ -261,12 +270,25 @@ static void file_to_topic_to_postgres_round_trip_exact_rows(void **state) {
   for (int k = 1; k <= 500; k++)
     fprintf(f, "{\"id\":%d,\"customer\":\"c%d\",\"total\":%d.25}\n", k, k % 7, k);
   fclose(f);
-  const char *src[] = {"name", "orders-in", "connector", "file-source", "topic", "orders", "file.path", path,
-                       "format", "json", "key.field", "id", "poll.interval", "20ms", NULL};
-  const char *snk[] = {"name", "orders-pg", "connector", "postgres-sink", "topics", "orders", "connection",
-                       pg.conninfo, "table", "rt_orders", "auto.create", "true", "fields",
+  const char *src[] = {"name",   "orders-in", "connector", "file-source", "topic",         "orders", "file.path", path,
+                       "format", "json",      "key.field", "id",          "poll.interval", "20ms",   NULL};
+  const char *snk[] = {"name",
+                       "orders-pg",
+                       "connector",
+                       "postgres-sink",
+                       "topics",
+                       "orders",
+                       "connection",
+                       pg.conninfo,
+                       "table",
+                       "rt_orders",
+                       "auto.create",
+                       "true",
+                       "fields",
                        "id:bigint,customer:text,total:numeric,src_offset:bigint=@offset,src_key:text=@key",
-                       "offset.flush.interval", "100ms", NULL};
+                       "offset.flush.interval",
+                       "100ms",
+                       NULL};
   add_start(&v, src);
   add_start(&v, snk);
   wait_query(&v, "orders-pg", "SELECT count(*) FROM rt_orders", "500\n", 30000);
@@ -276,8 +298,8 @@ static void file_to_topic_to_postgres_round_trip_exact_rows(void **state) {
   assert_string_equal(pgfix_query(&pg, "SELECT count(DISTINCT id), sum(id), sum(total) FROM rt_orders"),
                       "500|125250|125375.00\n");
   wait_query(&v, "orders-pg",
-             "SELECT next_offset FROM beck_connect_offsets WHERE connector = 'orders-pg' AND topic = 'orders'",
-             "500\n", 10000);
+             "SELECT next_offset FROM beck_connect_offsets WHERE connector = 'orders-pg' AND topic = 'orders'", "500\n",
+             10000);
   /* the group offset follows the flush */
   int64_t committed = -1;
   beck_error_t e;
@@ -293,11 +315,27 @@ static void postgres_restart_mid_stream_loses_and_duplicates_nothing(void **stat
   NEED_PG();
   wenv_t v;
   wenv_open(&v);
-  const char *src[] = {"name", "gen", "connector", "datagen-source", "topic", "gen", "generator", "random", "count",
-                       "3000", "rate", "1500", NULL};
-  const char *snk[] = {"name", "gen-pg", "connector", "postgres-sink", "topics", "gen", "connection", pg.conninfo,
-                       "table", "gen_rows", "auto.create", "true", "fields", "id:bigint,user_name:text=user,amount:numeric",
-                       "offset.flush.interval", "100ms", "errors.retry.delay.max", "300ms", NULL};
+  const char *src[] = {"name",   "gen",   "connector", "datagen-source", "topic", "gen", "generator",
+                       "random", "count", "3000",      "rate",           "1500",  NULL};
+  const char *snk[] = {"name",
+                       "gen-pg",
+                       "connector",
+                       "postgres-sink",
+                       "topics",
+                       "gen",
+                       "connection",
+                       pg.conninfo,
+                       "table",
+                       "gen_rows",
+                       "auto.create",
+                       "true",
+                       "fields",
+                       "id:bigint,user_name:text=user,amount:numeric",
+                       "offset.flush.interval",
+                       "100ms",
+                       "errors.retry.delay.max",
+                       "300ms",
+                       NULL};
   add_start(&v, src);
   add_start(&v, snk);
   wait_query(&v, "gen-pg", "SELECT count(*) > 300 FROM gen_rows", "t\n", 20000);
@@ -359,14 +397,16 @@ static void kill9_worker_repeatedly_postgres_rows_exactly_once(void **state) {
   snprintf(c2, sizeof c2, "%s/sink.conf", dir);
   snprintf(log, sizeof log, "%s/runner.log", dir);
   FILE *f = fopen(c1, "w");
-  fprintf(f, "name=lines-in\nconnector=file-source\ntopic=lines\nfile.path=%s\nformat=json\nkey.field=id\n"
-             "batch.max.records=200\npoll.interval=10ms\noffset.flush.interval=50ms\n",
+  fprintf(f,
+          "name=lines-in\nconnector=file-source\ntopic=lines\nfile.path=%s\nformat=json\nkey.field=id\n"
+          "batch.max.records=200\npoll.interval=10ms\noffset.flush.interval=50ms\n",
           lines);
   fclose(f);
   f = fopen(c2, "w");
-  fprintf(f, "name=lines-pg\nconnector=postgres-sink\ntopics=lines\nconnection=%s\ntable=kill_rows\n"
-             "auto.create=true\nfields=id:bigint,v:text\nbatch.max.records=300\noffset.flush.interval=30ms\n"
-             "errors.retry.delay.max=200ms\n",
+  fprintf(f,
+          "name=lines-pg\nconnector=postgres-sink\ntopics=lines\nconnection=%s\ntable=kill_rows\n"
+          "auto.create=true\nfields=id:bigint,v:text\nbatch.max.records=300\noffset.flush.interval=30ms\n"
+          "errors.retry.delay.max=200ms\n",
           pg.conninfo);
   fclose(f);
   srand(42);

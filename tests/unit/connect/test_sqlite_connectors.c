@@ -55,12 +55,13 @@ static void sqlite_sink_writes_rows_and_offsets_in_one_transaction(void **state)
   char *dir = beck_test_tmpdir("sqlite-sink");
   char db[512];
   snprintf(db, sizeof db, "%s/out.db", dir);
-  const char *kv[] = {"db.path", db, "table", "orders", "fields",
-                      "id:integer not null,customer:text=who.name,amount:real,paid:integer,pos:integer=@offset", NULL};
+  const char *kv[] = {
+      "db.path", db,       "table",
+      "orders",  "fields", "id:integer not null,customer:text=who.name,amount:real,paid:integer,pos:integer=@offset",
+      NULL};
   harness_t *h = harness_open("sqlite-sink", kv, NULL);
   assert_int_equal(h->nseeks, 0);
-  const char *v1[] = {"{\"id\":1,\"who\":{\"name\":\"ann\"},\"amount\":9.5,\"paid\":true}",
-                      "not json",
+  const char *v1[] = {"{\"id\":1,\"who\":{\"name\":\"ann\"},\"amount\":9.5,\"paid\":true}", "not json",
                       "{\"id\":2,\"who\":{\"name\":\"bob\"},\"amount\":1}",
                       "{\"who\":{\"name\":\"nobody\"}}", /* id NOT NULL */
                       NULL};
@@ -100,8 +101,8 @@ static void sqlite_sink_upserts_on_key(void **state) {
   char *dir = beck_test_tmpdir("sqlite-upsert");
   char db[512];
   snprintf(db, sizeof db, "%s/out.db", dir);
-  const char *kv[] = {"db.path", db, "table", "users", "fields", "id:integer,name,visits:integer", "mode", "upsert",
-                      "pk.fields", "id", NULL};
+  const char *kv[] = {"db.path", db,       "table",     "users", "fields", "id:integer,name,visits:integer",
+                      "mode",    "upsert", "pk.fields", "id",    NULL};
   harness_t *h = harness_open("sqlite-sink", kv, NULL);
   const char *v[] = {"{\"id\":1,\"name\":\"a\",\"visits\":1}", "{\"id\":2,\"name\":\"b\",\"visits\":1}",
                      "{\"id\":1,\"name\":\"a2\",\"visits\":2}", NULL};
@@ -127,8 +128,9 @@ static void sqlite_source_reads_new_rows_and_resumes(void **state) {
   exec_sql(db, "PRAGMA journal_mode=WAL; CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT, n REAL);"
                "INSERT INTO events (kind, n) VALUES ('a', 1.5), ('b', NULL), ('c', 3);");
   harness_offsets_t offs = {0};
-  const char *kv[] = {"db.path", db, "table", "events", "incrementing.column", "id", "key.column", "kind",
-                      "poll.interval", "10ms", "batch.rows", "2", NULL};
+  const char *kv[] = {"db.path",    db,           "table", "events",        "incrementing.column",
+                      "id",         "key.column", "kind",  "poll.interval", "10ms",
+                      "batch.rows", "2",          NULL};
   harness_t *h = harness_open("sqlite-source", kv, &offs);
   harness_poll_until(h, 2, 2000);
   assert_int_equal(h->nrecs, 2); /* a page of two */
@@ -158,7 +160,7 @@ static void sqlite_source_timestamp_mode_orders_by_time_then_id(void **state) {
   exec_sql(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, v TEXT);"
                "INSERT INTO t VALUES (1, 200, 'x'), (2, 100, 'y'), (3, 200, 'z');");
   harness_offsets_t offs = {0};
-  const char *kv[] = {"db.path", db, "table", "t", "incrementing.column", "id", "timestamp.column", "ts",
+  const char *kv[] = {"db.path",       db,     "table", "t", "incrementing.column", "id", "timestamp.column", "ts",
                       "poll.interval", "10ms", NULL};
   harness_t *h = harness_open("sqlite-source", kv, &offs);
   harness_poll_until(h, 3, 2000);
@@ -229,14 +231,14 @@ static void sqlite_source_to_topic_to_sqlite_sink_round_trip(void **state) {
   assert_int_equal(beck_client_open_embedded(data, &c, &e), BECK_ERR_OK);
   beck_connect_worker_config_t cfg = {.client = c};
   assert_int_equal(beck_connect_worker_new(&cfg, &w, &e), BECK_ERR_OK);
-  const char *k1[] = {"name", "connector", "topic", "db.path", "table", "incrementing.column", "key.column",
-                      "poll.interval", "batch.rows"};
+  const char *k1[] = {"name",       "connector",     "topic",     "db.path", "table", "incrementing.column",
+                      "key.column", "poll.interval", "batch.rows"};
   const char *v1[] = {"people-in", "sqlite-source", "people", src, "people", "id", "id", "20ms", "64"};
   assert_int_equal(beck_connect_worker_add(w, k1, v1, 9, &e), BECK_ERR_OK);
-  const char *k2[] = {"name", "connector", "topics", "db.path", "table", "fields", "mode", "pk.fields",
-                      "offset.flush.interval"};
+  const char *k2[] = {
+      "name", "connector", "topics", "db.path", "table", "fields", "mode", "pk.fields", "offset.flush.interval"};
   const char *v2[] = {"people-out", "sqlite-sink", "people", dst, "people_copy", "id:integer,name:text,age:integer",
-                      "upsert", "id", "50ms"};
+                      "upsert",     "id",          "50ms"};
   assert_int_equal(beck_connect_worker_add(w, k2, v2, 9, &e), BECK_ERR_OK);
   assert_int_equal(beck_connect_worker_start(w, "people-in", &e), BECK_ERR_OK);
   assert_int_equal(beck_connect_worker_start(w, "people-out", &e), BECK_ERR_OK);

@@ -178,8 +178,8 @@ static int read_cb(void *arg, const char *topic, int32_t partition, const beck_r
   beck_record_header_t h;
   while (r->headers_count > 0 && beck_record_header_next(&cur, &h) == 1) {
     size_t used = strlen(tr->hdrs[tr->n]);
-    snprintf(tr->hdrs[tr->n] + used, sizeof tr->hdrs[0] - used, "%.*s=%.*s;", (int)h.key.len,
-             (const char *)h.key.ptr, h.value.len < 0 ? 0 : (int)h.value.len, (const char *)h.value.ptr);
+    snprintf(tr->hdrs[tr->n] + used, sizeof tr->hdrs[0] - used, "%.*s=%.*s;", (int)h.key.len, (const char *)h.key.ptr,
+             h.value.len < 0 ? 0 : (int)h.value.len, (const char *)h.value.ptr);
   }
   tr->n++;
   return 0;
@@ -248,7 +248,8 @@ static void source_to_topic_to_sink_exact_with_committed_offsets(void **state) {
   topic_read_t *tr = read_topic(v, "t", 0);
   assert_int_equal(tr->n, 100);
   /* the last record of each batch carries the marker: batch 15 (7 per poll) */
-  assert_non_null(strstr(tr->hdrs[99], "beck.connect.source={\"c\":\"src/0\",\"s\":15,\"n\":1,\"o\":{\"test\":\"100\"}}"));
+  assert_non_null(
+      strstr(tr->hdrs[99], "beck.connect.source={\"c\":\"src/0\",\"s\":15,\"n\":1,\"o\":{\"test\":\"100\"}}"));
   assert_string_equal(tr->hdrs[0], "n=0;");
   beck_connect_status_t st = status(v, "snk");
   for (int i = 0; i < 100 && st.flushes == 0; i++) {
@@ -464,9 +465,9 @@ static void sink_seek_from_start_overrides_group_offset(void **state) {
   start(v, "src");
   wait_records(v, "src", 10, 5000);
   assert_int_equal(beck_client_commit(v->client, "connect-snk", "t", 0, 2, &e), BECK_ERR_OK);
-  assert_int_equal(add(v, &e, "name", "snk", "connector", "test-sink", "topics", "t", "out.path", v->out, "seek",
-                       "t:0:7", NULL),
-                   BECK_ERR_OK);
+  assert_int_equal(
+      add(v, &e, "name", "snk", "connector", "test-sink", "topics", "t", "out.path", v->out, "seek", "t:0:7", NULL),
+      BECK_ERR_OK);
   start(v, "snk");
   wait_records(v, "snk", 3, 5000);
   assert_int_equal(beck_connect_worker_stop(v->w, "snk", &e), BECK_ERR_OK);
@@ -524,15 +525,15 @@ static void keyed_records_spread_over_partitions_exactly_once_across_restart(voi
   env_t *v = *state;
   beck_error_t e;
   assert_int_equal(beck_client_create_topic(v->client, "p3", 3, NULL, NULL, 0, false, &e), BECK_ERR_OK);
-  assert_int_equal(add(v, &e, "name", "src", "connector", "test-source", "topic", "p3", "count", "60", "per.poll", "9",
-                       NULL),
-                   BECK_ERR_OK);
+  assert_int_equal(
+      add(v, &e, "name", "src", "connector", "test-source", "topic", "p3", "count", "60", "per.poll", "9", NULL),
+      BECK_ERR_OK);
   start(v, "src");
   wait_records(v, "src", 60, 5000);
   assert_int_equal(beck_connect_worker_remove(v->w, "src", &e), BECK_ERR_OK);
-  assert_int_equal(add(v, &e, "name", "src", "connector", "test-source", "topic", "p3", "count", "90", "per.poll", "9",
-                       NULL),
-                   BECK_ERR_OK);
+  assert_int_equal(
+      add(v, &e, "name", "src", "connector", "test-source", "topic", "p3", "count", "90", "per.poll", "9", NULL),
+      BECK_ERR_OK);
   start(v, "src");
   wait_records(v, "src", 30, 5000);
   int seen[90] = {0}, total = 0, markers = 0;
