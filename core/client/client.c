@@ -129,29 +129,19 @@ beck_err_t beck_client_watermarks(beck_client_t *c, const char *topic, int32_t p
   return err;
 }
 
-beck_err_t beck_client_produce(beck_client_t *c, const char *topic, const beck_client_record_t *recs, int n,
-                               int64_t *offsets, int32_t *partitions, beck_error_t *e) {
-  beck_err_t err = check_topic(topic, e);
-  if (err)
-    return err;
-  if (n < 0 || (n > 0 && recs == NULL))
-    return beck_error_set(e, BECK_ERR_INVAL, "produce to '%s': bad record list", topic);
-  if (n == 0)
-    return BECK_ERR_OK;
+/* Checks n records for topic and resolves each one's partition into
+ * parts[i] (see the file comment). */
+static beck_err_t resolve_partitions(beck_client_t *c, const char *topic, const beck_client_record_t *recs, int n,
+                                     int32_t *parts, beck_error_t *e) {
   int32_t np = 0, max_explicit = -1;
   for (int i = 0; i < n; i++)
     if (recs[i].partition > max_explicit)
       max_explicit = recs[i].partition;
   /* a cached count may be stale when a record names a partition beyond it */
+  beck_err_t err;
   if ((err = c->ops->partitions(c, topic, false, &np, e)) ||
       (max_explicit >= np && (err = c->ops->partitions(c, topic, true, &np, e))))
     return beck_error_wrap(e, "produce to '%s'", topic);
-  int32_t stack_parts[64];
-  int32_t *parts = partitions;
-  if (parts == NULL)
-    parts = n <= 64 ? stack_parts : beck_malloc(sizeof *parts * (size_t)n);
-  if (parts == NULL)
-    return beck_error_set(e, BECK_ERR_NOMEM, "produce to '%s': out of memory", topic);
   int32_t sticky = -1;
   for (int i = 0; i < n && !err; i++) {
     const beck_client_record_t *r = &recs[i];
@@ -175,6 +165,25 @@ beck_err_t beck_client_produce(beck_client_t *c, const char *topic, const beck_c
       parts[i] = sticky;
     }
   }
+  return err;
+}
+
+beck_err_t beck_client_produce(beck_client_t *c, const char *topic, const beck_client_record_t *recs, int n,
+                               int64_t *offsets, int32_t *partitions, beck_error_t *e) {
+  beck_err_t err = check_topic(topic, e);
+  if (err)
+    return err;
+  if (n < 0 || (n > 0 && recs == NULL))
+    return beck_error_set(e, BECK_ERR_INVAL, "produce to '%s': bad record list", topic);
+  if (n == 0)
+    return BECK_ERR_OK;
+  int32_t stack_parts[64];
+  int32_t *parts = partitions;
+  if (parts == NULL)
+    parts = n <= 64 ? stack_parts : beck_malloc(sizeof *parts * (size_t)n);
+  if (parts == NULL)
+    return beck_error_set(e, BECK_ERR_NOMEM, "produce to '%s': out of memory", topic);
+  err = resolve_partitions(c, topic, recs, n, parts, e);
   if (!err)
     err = c->ops->produce(c, topic, recs, n, parts, offsets, e);
   if (parts != partitions && parts != stack_parts)
@@ -233,4 +242,63 @@ beck_err_t beck_client_committed(beck_client_t *c, const char *group, const char
   if (!err && offset)
     *offset = off;
   return err;
+}
+
+/* ---- transactions -------------------------------------------------------- */
+
+beck_err_t beck_client_txn_new(beck_client_t *c, beck_client_txn_t **out, beck_error_t *e) {
+  *out = NULL;
+  if (c->ops->txn_new == NULL)
+    return beck_error_set(e, BECK_ERR_UNSUPPORTED, "%s client: transactions are not supported", c->ops->kind);
+  return c->ops->txn_new(c, out, e);
+}
+
+void beck_client_txn_destroy(beck_client_txn_t *tx) {
+  if (tx)
+    tx->c->ops->txn_destroy(tx);
+}
+
+beck_err_t beck_client_txn_produce(beck_client_txn_t *tx, const char *topic, const beck_client_record_t *recs, int n,
+                                   int32_t *partitions, beck_error_t *e) {
+  beck_client_t *c = tx->c;
+  beck_err_t err = check_topic(topic, e);
+  if (err)
+    return err;
+  if (n < 0 || (n > 0 && recs == NULL))
+    return beck_error_set(e, BECK_ERR_INVAL, "produce to '%s': bad record list", topic);
+  if (n == 0)
+    return BECK_ERR_OK;
+  int32_t stack_parts[64];
+  int32_t *parts = partitions;
+  if (parts == NULL)
+    parts = n <= 64 ? stack_parts : beck_malloc(sizeof *parts * (size_t)n);
+  if (parts == NULL)
+    return beck_error_set(e, BECK_ERR_NOMEM, "produce to '%s': out of memory", topic);
+  err = resolve_partitions(c, topic, recs, n, parts, e);
+  if (!err)
+    err = c->ops->txn_produce(tx, topic, recs, n, parts, e);
+  if (parts != partitions && parts != stack_parts)
+    beck_free(parts);
+  return err;
+}
+
+beck_err_t beck_client_txn_commit_offset(beck_client_txn_t *tx, const char *group, const char *topic,
+                                         int32_t partition, int64_t offset, beck_error_t *e) {
+  beck_err_t err = check_group(group, topic, partition, e);
+  if (err)
+    return err;
+  if (offset < 0)
+    return beck_error_set(e, BECK_ERR_INVAL, "group '%s': commit of %s-%d at negative offset %lld", group, topic,
+                          partition, (long long)offset);
+  return tx->c->ops->txn_commit_offset(tx, group, topic, partition, offset, e);
+}
+
+beck_err_t beck_client_txn_commit(beck_client_txn_t *tx, beck_error_t *e) { return tx->c->ops->txn_commit(tx, e); }
+
+void beck_client_txn_abort(beck_client_txn_t *tx) { tx->c->ops->txn_abort(tx); }
+
+int64_t beck_client_txn_next_offset(const beck_client_txn_t *tx, const char *topic, int32_t partition) {
+  if (topic == NULL)
+    return -1;
+  return tx->c->ops->txn_next_offset(tx, topic, partition);
 }

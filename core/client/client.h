@@ -119,4 +119,56 @@ beck_err_t beck_client_commit(beck_client_t *c, const char *group, const char *t
 beck_err_t beck_client_committed(beck_client_t *c, const char *group, const char *topic, int32_t partition,
                                  int64_t *offset, beck_error_t *e);
 
+/* ---- transactions (embedded only) --------------------------------------- */
+
+/*
+ * A transaction makes produces to any partitions and offset commits take
+ * effect together or not at all (what the streams runtime's exactly-once
+ * mode commits). Embedded only: the remote client answers
+ * BECK_ERR_UNSUPPORTED (Beck's broker does not implement Kafka
+ * transactions).
+ *
+ * Visibility (read_committed for every reader of this client): records a
+ * transaction appends are invisible to fetch and watermarks until its
+ * commit has returned; then all of them, in every partition, and its
+ * offsets are visible at once. A partition a transaction has ever written
+ * is "transactional" from then on: its high watermark is its last stable
+ * offset (the end of the last commit), plain produces to it are committed
+ * like one-call transactions, and each reopen of the data directory cuts
+ * whatever a crashed commit left after it (docs/streams.md has the
+ * protocol and its limits).
+ *
+ * A transaction object is reused: it begins with the first produce or
+ * offset after new(), commit() or abort(). One thread at a time per object;
+ * commits of different objects are serialised by the client.
+ */
+typedef struct beck_client_txn beck_client_txn_t;
+
+/* A new, empty transaction on c (which must outlive it).
+ * BECK_ERR_UNSUPPORTED for a remote client. */
+beck_err_t beck_client_txn_new(beck_client_t *c, beck_client_txn_t **out, beck_error_t *e);
+/* Aborts what is pending and frees. NULL is ok. */
+void beck_client_txn_destroy(beck_client_txn_t *tx);
+
+/* Adds n records for topic to the transaction (copied; partitioned as
+ * beck_client_produce does; partitions[i], when not NULL, gets record i's
+ * partition). Nothing is written before commit. */
+beck_err_t beck_client_txn_produce(beck_client_txn_t *tx, const char *topic, const beck_client_record_t *recs, int n,
+                                   int32_t *partitions, beck_error_t *e);
+/* Adds the commit of offset for (group, topic, partition) (copies the
+ * names; a later call for the same triple replaces the offset). */
+beck_err_t beck_client_txn_commit_offset(beck_client_txn_t *tx, const char *group, const char *topic,
+                                         int32_t partition, int64_t offset, beck_error_t *e);
+/* Appends every pending record durably (acks=all), then stores the
+ * offsets and the new stable offsets of the written partitions in one
+ * metadata transaction: the commit point. Then the records become
+ * visible. On failure nothing of it is visible (the appended records are
+ * cut again, or at the next open) and the transaction is empty again. */
+beck_err_t beck_client_txn_commit(beck_client_txn_t *tx, beck_error_t *e);
+/* Drops what is pending. */
+void beck_client_txn_abort(beck_client_txn_t *tx);
+/* After a successful commit: the offset after the last record it wrote to
+ * topic-partition, or -1 when it wrote nothing there. */
+int64_t beck_client_txn_next_offset(const beck_client_txn_t *tx, const char *topic, int32_t partition);
+
 #endif

@@ -6,6 +6,7 @@
  * (murmur2 for keys, one sticky partition per produce call for null keys),
  * and dispatch. embedded.c and remote.c each fill one ops table; their client
  * structs start with a beck_client_t so a pointer converts both ways.
+ * Transactions (txn.c) are embedded only: remote leaves the txn ops NULL.
  */
 #ifndef BECK_CLIENT_CLIENT_INT_H
 #define BECK_CLIENT_CLIENT_INT_H
@@ -34,11 +35,27 @@ typedef struct beck_client_ops {
                        beck_error_t *e);
   beck_err_t (*committed)(beck_client_t *c, const char *group, const char *topic, int32_t partition, int64_t *offset,
                           beck_error_t *e);
+  /* Transactions; all NULL when unsupported. txn_produce gets resolved
+   * partitions like produce; arguments are checked by client.c. */
+  beck_err_t (*txn_new)(beck_client_t *c, beck_client_txn_t **out, beck_error_t *e);
+  void (*txn_destroy)(beck_client_txn_t *tx);
+  beck_err_t (*txn_produce)(beck_client_txn_t *tx, const char *topic, const beck_client_record_t *recs, int n,
+                            const int32_t *parts, beck_error_t *e);
+  beck_err_t (*txn_commit_offset)(beck_client_txn_t *tx, const char *group, const char *topic, int32_t partition,
+                                  int64_t offset, beck_error_t *e);
+  beck_err_t (*txn_commit)(beck_client_txn_t *tx, beck_error_t *e);
+  void (*txn_abort)(beck_client_txn_t *tx);
+  int64_t (*txn_next_offset)(const beck_client_txn_t *tx, const char *topic, int32_t partition);
 } beck_client_ops_t;
 
 struct beck_client {
   const beck_client_ops_t *ops;
   atomic_uint sticky; /* next partition for a produce call's null-key records */
+};
+
+/* The common part of every transaction object. */
+struct beck_client_txn {
+  beck_client_t *c;
 };
 
 /* Fills the common part of a new client. */

@@ -14,24 +14,30 @@
  *     decompresses, skips records below the requested offset and control
  *     batches, and long-polls on a per-partition condition variable that
  *     producers broadcast after their records become visible;
- *   - committed offsets live in the metadata store (sqlite, synchronous=FULL).
+ *   - committed offsets live in the metadata store (sqlite, synchronous=FULL);
+ *   - a partition a transaction has written (txn.c) shows records only up
+ *     to its last stable offset: the high watermark is min(the above, the
+ *     stable offset), and plain produces to it go through txn.c.
  *
- * Locking:
+ * Locking (order and the transaction locks: embedded_int.h):
  *   reg_mu          every call into the registry and the metadata store
  *                   (neither is thread-safe). Never held during log I/O, so
  *                   appends and reads on different partitions run in parallel
  *                   (each beck_plog_t has its own lock and group commit).
  *   emb_part.mu     per partition (hung on beck_partition_t.user): fetchers
  *                   waiting for the high watermark to pass their offset.
+ *   emb_part.wmu    per partition: a plain append and the check that the
+ *                   partition is not enlisted in transactions.
  *   hk_mu           the housekeeping thread's sleep and stop flag.
  * A beck_partition_t found under reg_mu stays valid until close: this client
  * never deletes topics or removes partitions.
  *
  * Housekeeping (one thread, like the broker's tick): syncs logs under
  * fsync.policy=interval when due, and every five minutes enforces retention
- * and compacts compacted topics.
+ * and compacts compacted topics (enlisted ones under txn_mu, so compaction
+ * never sees records of a commit in flight).
  */
-#include "client/client_int.h"
+#include "client/embedded_int.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -47,24 +53,6 @@
 #define RETENTION_CHECK_MS 300000
 #define DECOMPRESS_MAX ((size_t)1 << 30)
 
-typedef struct emb_part {
-  pthread_mutex_t mu;
-  pthread_cond_t cond;
-} emb_part_t;
-
-typedef struct emb_client {
-  beck_client_t base;
-  beck_topics_t *ts;
-  beck_env_t *env;
-  pthread_mutex_t reg_mu;
-
-  pthread_t hk;
-  bool hk_started;
-  pthread_mutex_t hk_mu;
-  pthread_cond_t hk_cond;
-  bool stopping;
-} emb_client_t;
-
 static int cond_init_monotonic(pthread_cond_t *c) {
   pthread_condattr_t a;
   pthread_condattr_init(&a);
@@ -79,29 +67,32 @@ static void cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadl
   pthread_cond_timedwait(c, m, &ts);
 }
 
+/* What readers may see: durable (or written) records below the stable
+ * offset of an enlisted partition. */
 static int64_t high_watermark(beck_partition_t *p) {
-  if (p->topic->cfg.log.fsync_policy == BECK_FSYNC_ALWAYS)
-    return beck_plog_durable_offset(p->log);
-  return beck_plog_end_offset(p->log);
+  int64_t hw = p->topic->cfg.log.fsync_policy == BECK_FSYNC_ALWAYS ? beck_plog_durable_offset(p->log)
+                                                                   : beck_plog_end_offset(p->log);
+  int64_t stable = beck__emb_stable(p->user);
+  return stable < hw ? stable : hw;
 }
 
-/* Wakes fetchers of p after its high watermark may have moved. */
-static void part_notify(beck_partition_t *p) {
+void beck__emb_part_notify(beck_partition_t *p) {
   emb_part_t *ep = p->user;
   pthread_mutex_lock(&ep->mu);
   pthread_cond_broadcast(&ep->cond);
   pthread_mutex_unlock(&ep->mu);
 }
 
-/* Under reg_mu: makes sure p has its waiter state. */
-static beck_err_t part_attach(beck_partition_t *p, beck_error_t *e) {
+beck_err_t beck__emb_part_attach(beck_partition_t *p, beck_error_t *e) {
   if (p->user)
     return BECK_ERR_OK;
   emb_part_t *ep = beck_calloc(1, sizeof *ep);
   if (ep == NULL)
     return beck_error_set(e, BECK_ERR_NOMEM, "partition %s-%d: out of memory", p->topic->name, p->id);
   pthread_mutex_init(&ep->mu, NULL);
+  pthread_mutex_init(&ep->wmu, NULL);
   cond_init_monotonic(&ep->cond);
+  ep->stable = BECK__EMB_NOT_TXN;
   p->user = ep;
   return BECK_ERR_OK;
 }
@@ -111,6 +102,7 @@ static void part_detach(beck_partition_t *p) {
   if (ep == NULL)
     return;
   pthread_mutex_destroy(&ep->mu);
+  pthread_mutex_destroy(&ep->wmu);
   pthread_cond_destroy(&ep->cond);
   beck_free(ep);
   p->user = NULL;
@@ -125,9 +117,8 @@ static beck_err_t find_topic(emb_client_t *ec, const char *topic, beck_topic_t *
   return BECK_ERR_OK;
 }
 
-/* Under reg_mu. */
-static beck_err_t find_partition_locked(emb_client_t *ec, const char *topic, int32_t partition, beck_partition_t **out,
-                                        beck_error_t *e) {
+beck_err_t beck__emb_find_partition_locked(emb_client_t *ec, const char *topic, int32_t partition,
+                                           beck_partition_t **out, beck_error_t *e) {
   beck_topic_t *t = NULL;
   beck_err_t err = find_topic(ec, topic, &t, e);
   if (err)
@@ -136,7 +127,7 @@ static beck_err_t find_partition_locked(emb_client_t *ec, const char *topic, int
     return beck_error_set(e, BECK_ERR_NOTFOUND, "partition %s-%d does not exist (the topic has %d)", topic, partition,
                           t->npartitions);
   beck_partition_t *p = t->partitions[partition];
-  if ((err = part_attach(p, e)))
+  if ((err = beck__emb_part_attach(p, e)))
     return err;
   *out = p;
   return BECK_ERR_OK;
@@ -145,7 +136,7 @@ static beck_err_t find_partition_locked(emb_client_t *ec, const char *topic, int
 static beck_err_t find_partition(emb_client_t *ec, const char *topic, int32_t partition, beck_partition_t **out,
                                  beck_error_t *e) {
   pthread_mutex_lock(&ec->reg_mu);
-  beck_err_t err = find_partition_locked(ec, topic, partition, out, e);
+  beck_err_t err = beck__emb_find_partition_locked(ec, topic, partition, out, e);
   pthread_mutex_unlock(&ec->reg_mu);
   return err;
 }
@@ -192,19 +183,36 @@ static beck_err_t emb_watermarks(beck_client_t *c, const char *topic, int32_t pa
 
 /* ---- produce ------------------------------------------------------------- */
 
-typedef struct prod_group {
-  int32_t partition;
-  int first, count; /* range of the sorted index */
-  beck_partition_t *p;
-  int64_t end_offset; /* after a successful append: last offset + 1 */
-} prod_group_t;
-
 static int cmp_by_partition(const void *a, const void *b, void *arg) {
   const int32_t *parts = arg;
   int ia = *(const int *)a, ib = *(const int *)b;
   if (parts[ia] != parts[ib])
     return parts[ia] < parts[ib] ? -1 : 1;
   return ia < ib ? -1 : ia > ib; /* stable: record order within a partition */
+}
+
+beck_err_t beck__emb_group_records(const int32_t *parts, int n, int **idx_out, beck__emb_group_t **groups_out,
+                                   int *ngroups, beck_error_t *e) {
+  int *idx = beck_malloc(sizeof *idx * (size_t)n);
+  beck__emb_group_t *groups = beck_malloc(sizeof *groups * (size_t)n);
+  if (idx == NULL || groups == NULL) {
+    beck_free(idx);
+    beck_free(groups);
+    return beck_error_set(e, BECK_ERR_NOMEM, "out of memory");
+  }
+  for (int i = 0; i < n; i++)
+    idx[i] = i;
+  qsort_r(idx, (size_t)n, sizeof *idx, cmp_by_partition, (void *)parts);
+  int ng = 0;
+  for (int i = 0; i < n; i++) {
+    if (ng == 0 || groups[ng - 1].partition != parts[idx[i]])
+      groups[ng++] = (beck__emb_group_t){.partition = parts[idx[i]], .first = i, .base_offset = -1, .end_offset = -1};
+    groups[ng - 1].count++;
+  }
+  *idx_out = idx;
+  *groups_out = groups;
+  *ngroups = ng;
+  return BECK_ERR_OK;
 }
 
 /* Upper bound of the bytes a record adds to a batch. */
@@ -215,14 +223,9 @@ static size_t record_estimate(const beck_client_record_t *r) {
   return n;
 }
 
-typedef struct prod_scratch {
-  beck_record_header_t *hdrs;
-  int cap;
-} prod_scratch_t;
-
 /* Normalised header values (an empty value given with a NULL pointer stays
  * empty, not null); returns NULL only on OOM with nheaders > 0. */
-static const beck_record_header_t *norm_headers(prod_scratch_t *s, const beck_client_record_t *r) {
+static const beck_record_header_t *norm_headers(beck__emb_scratch_t *s, const beck_client_record_t *r) {
   if (r->nheaders == 0)
     return NULL;
   if (s->cap < r->nheaders) {
@@ -241,11 +244,12 @@ static const beck_record_header_t *norm_headers(prod_scratch_t *s, const beck_cl
   return s->hdrs;
 }
 
-/* Builds the batches of one partition group into *out (concatenated). */
-static beck_err_t build_group(const beck_client_record_t *recs, const int *idx, const prod_group_t *g,
-                              int32_t max_batch, int64_t now, prod_scratch_t *s, beck_buf_t *out, beck_error_t *e) {
+beck_err_t beck__emb_build_group(const beck_client_record_t *recs, const int *idx, const beck__emb_group_t *g,
+                                 int32_t max_batch, int64_t now, int16_t attributes, beck__emb_scratch_t *s,
+                                 beck_buf_t *out, beck_error_t *e) {
   beck_batch_builder_t b;
   beck_batch_builder_init(&b);
+  b.attributes = attributes;
   beck_err_t err = BECK_ERR_OK;
   for (int k = 0; k < g->count && !err; k++) {
     const beck_client_record_t *r = &recs[idx[g->first + k]];
@@ -254,6 +258,7 @@ static beck_err_t build_group(const beck_client_record_t *recs, const int *idx, 
         err = beck_buf_append(out, b.buf.data, b.buf.len);
       beck_batch_builder_free(&b);
       beck_batch_builder_init(&b);
+      b.attributes = attributes;
       if (err)
         break;
     }
@@ -273,58 +278,62 @@ static beck_err_t build_group(const beck_client_record_t *recs, const int *idx, 
   return BECK_ERR_OK;
 }
 
+/* Groups of partitions enlisted in transactions (checked under the
+ * partition's wmu, which also covers the plain append, so a partition
+ * cannot be enlisted between the check and the append) are left for
+ * beck__emb_txn_produce_groups, which commits them as one transaction. */
 static beck_err_t emb_produce(beck_client_t *c, const char *topic, const beck_client_record_t *recs, int n,
                               const int32_t *parts, int64_t *offsets, beck_error_t *e) {
   emb_client_t *ec = (emb_client_t *)c;
-  int *idx = beck_malloc(sizeof *idx * (size_t)n);
-  prod_group_t *groups = beck_malloc(sizeof *groups * (size_t)n);
-  if (idx == NULL || groups == NULL) {
-    beck_free(idx);
-    beck_free(groups);
-    return beck_error_set(e, BECK_ERR_NOMEM, "produce to '%s': out of memory", topic);
-  }
-  for (int i = 0; i < n; i++)
-    idx[i] = i;
-  qsort_r(idx, (size_t)n, sizeof *idx, cmp_by_partition, (void *)parts);
-  int ng = 0;
-  for (int i = 0; i < n; i++) {
-    if (ng == 0 || groups[ng - 1].partition != parts[idx[i]])
-      groups[ng++] = (prod_group_t){.partition = parts[idx[i]], .first = i, .end_offset = -1};
-    groups[ng - 1].count++;
-  }
+  int *idx = NULL, ng = 0;
+  beck__emb_group_t *groups = NULL;
+  beck_err_t err = beck__emb_group_records(parts, n, &idx, &groups, &ng, e);
+  if (err)
+    return beck_error_wrap(e, "produce to '%s'", topic);
 
   /* look up every partition and the topic's limits once */
   int32_t max_batch = 0;
-  beck_err_t err = BECK_ERR_OK;
   pthread_mutex_lock(&ec->reg_mu);
   for (int g = 0; g < ng && !err; g++)
-    err = find_partition_locked(ec, topic, groups[g].partition, &groups[g].p, e);
+    err = beck__emb_find_partition_locked(ec, topic, groups[g].partition, &groups[g].p, e);
   if (!err)
     max_batch = groups[0].p->topic->cfg.log.max_batch_bytes;
   pthread_mutex_unlock(&ec->reg_mu);
 
   int64_t now = ec->env->now_ms(ec->env);
-  prod_scratch_t scratch = {0};
+  beck__emb_scratch_t scratch = {0};
   beck_buf_t buf = {0};
-  int appended = 0;
-  for (int g = 0; g < ng && !err; g++, appended++) {
-    prod_group_t *gr = &groups[g];
+  int failed = -1;   /* the group whose append failed */
+  int ntxn = 0;      /* groups of enlisted partitions, moved to the front */
+  for (int g = 0; g < ng && !err; g++) {
+    beck__emb_group_t *gr = &groups[g];
+    emb_part_t *ep = gr->p->user;
+    pthread_mutex_lock(&ep->wmu);
+    if (beck__emb_stable(ep) != BECK__EMB_NOT_TXN) {
+      pthread_mutex_unlock(&ep->wmu);
+      beck__emb_group_t t = groups[ntxn];
+      groups[ntxn++] = *gr;
+      *gr = t;
+      continue;
+    }
     beck_buf_reset(&buf);
-    if ((err = build_group(recs, idx, gr, max_batch, now, &scratch, &buf, e)))
-      break;
     beck_plog_append_info_t info;
-    if ((err = beck_plog_append(gr->p->log, buf.data, buf.len, &info, e)))
-      break;
-    gr->end_offset = info.last_offset + 1;
-    if (offsets)
-      for (int k = 0; k < gr->count; k++)
-        offsets[idx[gr->first + k]] = info.base_offset + k;
+    if (!(err = beck__emb_build_group(recs, idx, gr, max_batch, now, 0, &scratch, &buf, e)) &&
+        !(err = beck_plog_append(gr->p->log, buf.data, buf.len, &info, e))) {
+      gr->base_offset = info.base_offset;
+      gr->end_offset = info.last_offset + 1;
+    }
+    pthread_mutex_unlock(&ep->wmu);
+    if (err)
+      failed = g;
   }
-  if (err && ng > 0 && appended < ng)
-    beck_error_wrap(e, "produce to %s-%d", topic, groups[appended].partition);
+  if (failed >= 0)
+    beck_error_wrap(e, "produce to %s-%d", topic, groups[failed].partition);
   /* acks=all: every partition appended to must be durable (group commit;
    * a no-op under fsync.policy interval/never), then fetchers may see it */
-  for (int g = 0; g < appended; g++) {
+  for (int g = ntxn; g < ng; g++) {
+    if (groups[g].end_offset < 0)
+      continue;
     beck_error_t we;
     beck_err_t werr = beck_plog_wait_durable(groups[g].p->log, groups[g].end_offset, &we);
     if (werr && !err) {
@@ -334,8 +343,14 @@ static beck_err_t emb_produce(beck_client_t *c, const char *topic, const beck_cl
         beck_error_wrap(e, "produce to %s-%d", topic, groups[g].partition);
       }
     }
-    part_notify(groups[g].p);
+    beck__emb_part_notify(groups[g].p);
   }
+  if (!err && ntxn > 0)
+    err = beck__emb_txn_produce_groups(ec, topic, recs, idx, groups, ntxn, e);
+  if (!err && offsets)
+    for (int g = 0; g < ng; g++)
+      for (int k = 0; k < groups[g].count; k++)
+        offsets[idx[groups[g].first + k]] = groups[g].base_offset + k;
   beck_buf_free(&buf);
   beck_free(scratch.hdrs);
   beck_free(idx);
@@ -452,7 +467,7 @@ static beck_err_t emb_commit(beck_client_t *c, const char *group, const char *to
   emb_client_t *ec = (emb_client_t *)c;
   pthread_mutex_lock(&ec->reg_mu);
   beck_partition_t *p;
-  beck_err_t err = find_partition_locked(ec, topic, partition, &p, e);
+  beck_err_t err = beck__emb_find_partition_locked(ec, topic, partition, &p, e);
   if (!err) {
     beck_meta_offset_t o = {.group_id = group,
                             .topic = topic,
@@ -553,9 +568,21 @@ static void *housekeeping(void *arg) {
       int32_t deleted = 0;
       if (items[i].delete_ && beck_plog_enforce_retention(p->log, wall, &deleted, &e) != BECK_ERR_OK)
         beck_log("client", BECK_LOG_WARN, "partition %s-%d: retention: %s", p->topic->name, p->id, e.msg);
+      if (!items[i].compact)
+        continue;
+      /* never over the records of a commit in flight: compaction keeps the
+       * latest value per key, which could be one a failed commit cuts */
+      bool enlisted = beck__emb_stable(p->user) != BECK__EMB_NOT_TXN;
+      if (enlisted)
+        pthread_mutex_lock(&ec->txn_mu);
       beck_plog_compact_stats_t st;
-      if (items[i].compact && beck_plog_compact(p->log, wall, &st, &e) != BECK_ERR_OK)
+      if (enlisted && ec->txn_broken)
+        beck_log("client", BECK_LOG_WARN, "partition %s-%d: not compacted: %s", p->topic->name, p->id,
+                 ec->txn_error.msg);
+      else if (beck_plog_compact(p->log, wall, &st, &e) != BECK_ERR_OK)
         beck_log("client", BECK_LOG_WARN, "partition %s-%d: compaction: %s", p->topic->name, p->id, e.msg);
+      if (enlisted)
+        pthread_mutex_unlock(&ec->txn_mu);
     }
   }
   beck_free(items);
@@ -583,6 +610,7 @@ static void emb_close(beck_client_t *c) {
     beck_topics_close(ec->ts);
   }
   pthread_mutex_destroy(&ec->reg_mu);
+  pthread_mutex_destroy(&ec->txn_mu);
   pthread_mutex_destroy(&ec->hk_mu);
   pthread_cond_destroy(&ec->hk_cond);
   beck_free(ec);
@@ -598,6 +626,13 @@ static const beck_client_ops_t emb_ops = {
     .fetch = emb_fetch,
     .commit = emb_commit,
     .committed = emb_committed,
+    .txn_new = beck__emb_txn_new,
+    .txn_destroy = beck__emb_txn_destroy,
+    .txn_produce = beck__emb_txn_produce,
+    .txn_commit_offset = beck__emb_txn_commit_offset,
+    .txn_commit = beck__emb_txn_commit,
+    .txn_abort = beck__emb_txn_abort,
+    .txn_next_offset = beck__emb_txn_next_offset,
 };
 
 beck_err_t beck_client_open_embedded(const char *data_dir, beck_client_t **out, beck_error_t *e) {
@@ -609,6 +644,7 @@ beck_err_t beck_client_open_embedded(const char *data_dir, beck_client_t **out, 
     return beck_error_set(e, BECK_ERR_NOMEM, "embedded client: out of memory");
   beck__client_init(&ec->base, &emb_ops);
   pthread_mutex_init(&ec->reg_mu, NULL);
+  pthread_mutex_init(&ec->txn_mu, NULL);
   pthread_mutex_init(&ec->hk_mu, NULL);
   cond_init_monotonic(&ec->hk_cond);
   beck_topics_options_t opts;
@@ -619,6 +655,10 @@ beck_err_t beck_client_open_embedded(const char *data_dir, beck_client_t **out, 
     return beck_error_wrap(e, "embedded client");
   }
   ec->env = beck_topics_options(ec->ts)->env;
+  if ((err = beck__emb_txn_recover(ec, e))) {
+    emb_close(&ec->base);
+    return beck_error_wrap(e, "embedded client");
+  }
   if (pthread_create(&ec->hk, NULL, housekeeping, ec) != 0) {
     emb_close(&ec->base);
     return beck_error_set(e, BECK_ERR_NOMEM, "embedded client: cannot start the housekeeping thread");
