@@ -317,11 +317,12 @@ beck_err_t beck__plog_recover(beck_plog_t *log, beck_error_t *e) {
     if (r.index_rebuilt)
       beck_log(log->ctx, BECK_LOG_INFO, "partition dir %s: segment %s: index rebuilt (%s)", dir,
                beck__segment_name(seg), r.index_why.msg);
-    if (r.bad_pos < 0 && i > 0 &&
-        ((seg->size > 0 && seg->base < log->segs[i - 1]->next_offset) ||
+    if (r.bad_pos != 0 && i > 0 && /* a torn tail does not excuse a bad start */
+        (seg->base < log->segs[i - 1]->next_offset ||
          (strict && (full || i > ckpt_idx) && seg->base != log->segs[i - 1]->next_offset))) {
-      /* Segments overlap; or, above the recovery point, where segments were only ever rolled at the end of the
-       * previous one, there is a gap: the previous segment lost its tail, so this one cannot follow it. */
+      /* Segments overlap (an empty one too: appends to it would reuse offsets the previous one holds); or, above
+       * the recovery point, where segments were only ever rolled at the end of the previous one, there is a gap:
+       * the previous segment lost its tail, so this one cannot follow it. */
       r.bad_pos = 0;
       r.bad_offset = log->segs[i - 1]->next_offset;
       beck_error_set(&r.why, BECK_ERR_CORRUPT, "segment base %lld does not follow the previous segment, which ends at "

@@ -1309,6 +1309,55 @@ static void recovery_cuts_at_a_flipped_bit_in_the_unsynced_tail(void **state) {
   free_crash_fixture(&f);
 }
 
+/* Found by fuzz_segment_recovery: a later segment file whose base lies
+ * inside the previous segment (empty, or with a torn tail of its own) was
+ * kept, so the log end fell below offsets already stored and appends would
+ * have reused them. Such a segment is bad from its first byte. */
+static void recovery_drops_a_segment_that_overlaps_the_previous_one(void **state) {
+  for (int variant = 0; variant < 2; variant++) {
+    char *dir = beck_test_tmpdir("log-overlap");
+    beck_plog_config_t cfg;
+    beck_plog_config_default(&cfg);
+    cfg.segment_ms = INT64_MAX / 2;
+    beck_plog_t *log = open_log(dir, &cfg, NULL);
+    model_t m = {0};
+    beck_error_t e;
+    for (int i = 0; i < 3; i++)
+      append_batch(log, &m, i, 3, 1, 40);
+    beck_plog_close(log);
+    char p[4096];
+    snprintf(p, sizeof p, "%s/recovery-point", dir); /* never synced: every batch is checked */
+    unlink(p);
+    snprintf(p, sizeof p, "%s/clean-shutdown", dir);
+    unlink(p);
+    seg_file(p, sizeof p, dir, 4, ".log");
+    beck_buf_t b = {0};
+    if (variant == 1) { /* a valid batch at its base, then a torn one */
+      make_batch(&b, 9, 2, 1, 30);
+      beck_batch_set_base_offset(b.data, 4);
+      beck_buf_append(&b, b.data, 20);
+    }
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    if (b.len)
+      assert_int_equal(fwrite(b.data, 1, b.len, f), b.len);
+    fclose(f);
+    log = open_log(dir, &cfg, NULL);
+    assert_false(beck_plog_fenced(log, NULL));
+    assert_int_equal(beck_plog_end_offset(log), 9);
+    assert_false(file_exists(p));
+    assert_log_matches(log, &m);
+    beck_plog_append_info_t info = append_batch(log, &m, 7, 2, 1, 40);
+    assert_int_equal(info.base_offset, 9);
+    assert_int_equal(beck_plog_sync(log, &e), 0);
+    assert_log_matches(log, &m);
+    beck_plog_close(log);
+    beck_buf_free(&b);
+    model_free(&m);
+    beck_test_rmdir(dir);
+  }
+}
+
 static void recovery_after_a_real_crash_keeps_synced_data(void **state) {
   /* A copy of the directory taken while the log is open and not closed is
    * what a kill -9 leaves behind (page cache included). */
@@ -1956,6 +2005,7 @@ int main(void) {
       cmocka_unit_test(compaction_leaves_an_open_slice_readable),
       cmocka_unit_test(recovery_cuts_a_torn_tail_at_any_position),
       cmocka_unit_test(recovery_cuts_at_a_flipped_bit_in_the_unsynced_tail),
+      cmocka_unit_test(recovery_drops_a_segment_that_overlaps_the_previous_one),
       cmocka_unit_test(recovery_after_a_real_crash_keeps_synced_data),
       cmocka_unit_test(damaged_or_missing_indexes_are_rebuilt),
       cmocka_unit_test(corruption_below_the_recovery_point_fences_without_cutting),
