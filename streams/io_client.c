@@ -11,6 +11,10 @@
  *           callback. Waits at most wait_ms (the client's long poll).
  * commit    the client's simple commit for group = application id.
  *
+ * Exactly-once (beck__io_client_txn_new, one io per task): produce and
+ * commit add to the io's client transaction (beck_client_txn_*, embedded
+ * only) instead, and txn->commit commits it; produce then gives no offsets.
+ *
  * Thread-safe as the client is: tasks on different threads share one io.
  * Per-call scratch arrays are allocated per call (per batch, never per
  * record).
@@ -27,9 +31,11 @@
 typedef struct io_client {
   beck__io_t base;
   beck_client_t *c;
+  beck_client_txn_t *tx; /* exactly-once only */
 } io_client_t;
 
 static beck_client_t *cl(beck__io_t *io) { return ((io_client_t *)io)->c; }
+static beck_client_txn_t *txn(beck__io_t *io) { return ((io_client_t *)io)->tx; }
 
 static beck_err_t ic_create_topic(beck__io_t *io, const char *topic, int32_t partitions, bool compact,
                                   beck_error_t *e) {
@@ -63,9 +69,16 @@ static beck_err_t ic_produce(beck__io_t *io, const char *topic, int32_t partitio
     cr[i].headers = recs[i].headers;
     cr[i].nheaders = recs[i].nheaders;
   }
-  beck_err_t rc = beck_client_produce(cl(io), topic, cr, (int)n, offs, NULL, e);
-  if (rc == BECK_ERR_OK && next != NULL)
-    *next = offs[n - 1] + 1;
+  beck_err_t rc;
+  if (txn(io) != NULL) {
+    rc = beck_client_txn_produce(txn(io), topic, cr, (int)n, NULL, e);
+    if (rc == BECK_ERR_OK && next != NULL)
+      *next = -1; /* known once committed */
+  } else {
+    rc = beck_client_produce(cl(io), topic, cr, (int)n, offs, NULL, e);
+    if (rc == BECK_ERR_OK && next != NULL)
+      *next = offs[n - 1] + 1;
+  }
   beck_free(cr);
   beck_free(offs);
   return rc;
@@ -162,6 +175,8 @@ static beck_err_t ic_watermarks(beck__io_t *io, const char *topic, int32_t parti
 
 static beck_err_t ic_commit(beck__io_t *io, const char *group, const char *topic, int32_t partition, int64_t offset,
                             beck_error_t *e) {
+  if (txn(io) != NULL)
+    return beck_client_txn_commit_offset(txn(io), group, topic, partition, offset, e);
   return beck_client_commit(cl(io), group, topic, partition, offset, e);
 }
 
@@ -170,10 +185,21 @@ static beck_err_t ic_committed(beck__io_t *io, const char *group, const char *to
   return beck_client_committed(cl(io), group, topic, partition, offset, e);
 }
 
-static void ic_destroy(beck__io_t *io) { beck_free(io); }
+static void ic_destroy(beck__io_t *io) {
+  beck_client_txn_destroy(txn(io));
+  beck_free(io);
+}
 
 static const beck__io_vt_t client_vt = {ic_create_topic, ic_partitions, ic_produce,   ic_fetch,
                                         ic_watermarks,   ic_commit,     ic_committed, ic_destroy};
+
+static beck_err_t ic_txn_commit(beck__io_t *io, beck_error_t *e) { return beck_client_txn_commit(txn(io), e); }
+
+static int64_t ic_txn_next(beck__io_t *io, const char *topic, int32_t partition) {
+  return beck_client_txn_next_offset(txn(io), topic, partition);
+}
+
+static const beck__io_txn_vt_t client_txn_vt = {.commit = ic_txn_commit, .next_offset = ic_txn_next};
 
 beck_err_t beck__io_client_new(beck_client_t *c, beck__io_t **out, beck_error_t *e) {
   io_client_t *io = beck_calloc(1, sizeof *io);
@@ -182,5 +208,19 @@ beck_err_t beck__io_client_new(beck_client_t *c, beck__io_t **out, beck_error_t 
   io->base.vt = &client_vt;
   io->c = c;
   *out = &io->base;
+  return BECK_ERR_OK;
+}
+
+beck_err_t beck__io_client_txn_new(beck_client_t *c, beck__io_t **out, beck_error_t *e) {
+  beck_client_txn_t *tx = NULL;
+  beck_err_t rc = beck_client_txn_new(c, &tx, e);
+  if (rc != BECK_ERR_OK)
+    return rc;
+  if ((rc = beck__io_client_new(c, out, e)) != BECK_ERR_OK) {
+    beck_client_txn_destroy(tx);
+    return rc;
+  }
+  ((io_client_t *)*out)->tx = tx;
+  (*out)->txn = &client_txn_vt;
   return BECK_ERR_OK;
 }

@@ -17,13 +17,16 @@
  * Tasks share nothing but the log client (thread-safe) and the immutable
  * topology, so threads need no locks beyond the error slot.
  *
+ * Guarantees: at-least-once tasks share one io over the client; under
+ * BECK_EXACTLY_ONCE (embedded client only) every task gets its own
+ * transactional io (one client transaction per task), and each task
+ * commit is one transaction (task.c).
+ *
  * Where later work plugs in:
- *   - exactly-once (embedded): beck__task_commit is the one place that
- *     writes outputs, changelogs and offsets; an atomic log transaction
- *     around its three steps gives EOS;
  *   - remote mode: only the client differs (beck_client_open_remote);
- *     test_runtime.c runs against librdkafka's mock cluster, the built
- *     broker is the next mode to add;
+ *     test_runtime.c runs against the built broker and librdkafka's mock
+ *     cluster; exactly-once there needs Kafka transactions (a
+ *     transactional producer in io_client.c and a broker that has them);
  *   - consumer-group rebalancing across processes: tasks are created per
  *     (sub-topology, partition) by beck_streams_new; assigning a subset of
  *     them per process is where a group protocol would decide.
@@ -41,6 +44,7 @@
 struct beck_streams {
   beck_topology_t *topo;
   beck__io_t *io;
+  beck__io_t **tios; /* exactly-once: one transactional io per task, else NULL */
   beck__task_config_t tcfg;
   int threads;
   int64_t commit_ms;
@@ -141,7 +145,11 @@ beck_err_t beck_streams_new(beck_topology_t *t, struct beck_client *client, cons
   s->tcfg.state_dir = cfg ? cfg->state_dir : NULL;
   s->tcfg.checkpoint_every = cfg && cfg->store_checkpoint_every > 0 ? cfg->store_checkpoint_every : 1;
   s->tcfg.max_batch = cfg && cfg->max_batch > 0 ? cfg->max_batch : 1024;
-  rc = beck__io_client_new(client, &s->io, e);
+  bool eos = cfg && cfg->guarantee == BECK_EXACTLY_ONCE;
+  if (cfg && cfg->guarantee != BECK_AT_LEAST_ONCE && !eos)
+    rc = beck_error_set(e, BECK_ERR_INVAL, "unknown processing guarantee %d", (int)cfg->guarantee);
+  else
+    rc = beck__io_client_new(client, &s->io, e);
   if (rc == BECK_ERR_OK)
     rc = beck__topics_setup(t, s->io, 0, e);
   int n = 0;
@@ -149,11 +157,27 @@ beck_err_t beck_streams_new(beck_topology_t *t, struct beck_client *client, cons
     n += t->subs[c].partitions;
   if (rc == BECK_ERR_OK && (s->tasks = beck_calloc((size_t)n, sizeof *s->tasks)) == NULL)
     rc = beck_error_set(e, BECK_ERR_NOMEM, "out of memory");
+  if (rc == BECK_ERR_OK && eos && (s->tios = beck_calloc((size_t)n, sizeof *s->tios)) == NULL)
+    rc = beck_error_set(e, BECK_ERR_NOMEM, "out of memory");
   for (int c = 0; rc == BECK_ERR_OK && c < t->nsubs; c++)
     for (int32_t p = 0; rc == BECK_ERR_OK && p < t->subs[c].partitions; p++) {
-      rc = beck__task_new(t, &t->subs[c], p, s->io, &s->tcfg, &s->tasks[s->ntasks], e);
+      beck__io_t *io = s->io;
+      if (eos) {
+        rc = beck__io_client_txn_new(client, &s->tios[s->ntasks], e);
+        if (rc == BECK_ERR_UNSUPPORTED)
+          beck_error_wrap(e, "exactly-once needs the embedded log (a %s client has no transactions)",
+                          beck_client_kind(client));
+        if (rc != BECK_ERR_OK)
+          break;
+        io = s->tios[s->ntasks];
+      }
+      rc = beck__task_new(t, &t->subs[c], p, io, &s->tcfg, &s->tasks[s->ntasks], e);
       if (rc == BECK_ERR_OK)
         s->ntasks++;
+      else if (eos) {
+        s->tios[s->ntasks]->vt->destroy(s->tios[s->ntasks]);
+        s->tios[s->ntasks] = NULL;
+      }
     }
   if (rc != BECK_ERR_OK) {
     beck_error_wrap(e, "streams %s", t->app_id);
@@ -260,6 +284,9 @@ void beck_streams_destroy(beck_streams_t *s) {
   }
   for (int i = 0; i < s->ntasks; i++)
     beck__task_close(s->tasks[i]);
+  for (int i = 0; s->tios != NULL && i < s->ntasks; i++)
+    s->tios[i]->vt->destroy(s->tios[i]);
+  beck_free(s->tios);
   beck_free(s->tasks);
   if (s->io != NULL)
     s->io->vt->destroy(s->io);

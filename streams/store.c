@@ -22,6 +22,11 @@
  *
  * Local commits may be spaced out (checkpoint_every): the changelog tail
  * then simply gets longer, never wrong.
+ *
+ * Exactly-once: the pending records go into the task's transaction
+ * (beck__store_flush), and the task checkpoints the local store only once
+ * that transaction has committed, with the offset it reports
+ * (beck__store_checkpoint): the invariant holds for committed changelogs.
  */
 #include "streams_int.h"
 
@@ -186,7 +191,7 @@ beck_err_t beck__store_scan(beck__store_t *st, const uint8_t *lo, size_t lol, co
   return st->kv->vt->scan(st->kv, lo, lol, hi, hil, fn, arg, e);
 }
 
-beck_err_t beck__store_commit(beck__store_t *st, bool checkpoint, beck_error_t *e) {
+beck_err_t beck__store_flush(beck__store_t *st, beck_error_t *e) {
   size_t n = st->pending ? beck__logbuf_count(st->pending) : 0;
   if (n > 0) {
     beck_srec_t *recs = beck_malloc(n * sizeof *recs);
@@ -199,9 +204,14 @@ beck_err_t beck__store_commit(beck__store_t *st, bool checkpoint, beck_error_t *
     beck_free(recs);
     if (rc != BECK_ERR_OK)
       return beck_error_wrap(e, "store %s: changelog %s-%d", st->name, st->changelog, (int)st->partition);
-    st->changelog_next = next;
+    if (next >= 0) /* a transactional io tells once it committed */
+      st->changelog_next = next;
     beck__logbuf_reset(st->pending);
   }
+  return BECK_ERR_OK;
+}
+
+beck_err_t beck__store_checkpoint(beck__store_t *st, bool checkpoint, beck_error_t *e) {
   if (checkpoint || ++st->commits_since_checkpoint >= st->checkpoint_every) {
     st->commits_since_checkpoint = 0;
     beck_err_t rc = st->kv->vt->commit(st->kv, st->changelog ? st->changelog_next : -1, e);
@@ -209,6 +219,11 @@ beck_err_t beck__store_commit(beck__store_t *st, bool checkpoint, beck_error_t *
       return beck_error_wrap(e, "store %s", st->name);
   }
   return BECK_ERR_OK;
+}
+
+beck_err_t beck__store_commit(beck__store_t *st, bool checkpoint, beck_error_t *e) {
+  beck_err_t rc = beck__store_flush(st, e);
+  return rc != BECK_ERR_OK ? rc : beck__store_checkpoint(st, checkpoint, e);
 }
 
 void beck__store_close(beck__store_t *st) {

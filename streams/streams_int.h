@@ -409,8 +409,15 @@ beck_err_t beck__store_scan(beck__store_t *st, const uint8_t *lo, size_t lol, co
                             beck__kv_scan_fn fn, void *arg, beck_error_t *e);
 /* Writes pending changelog records (durably), then, every checkpoint_every
  * calls or when `checkpoint` is set, commits the local store with the
- * changelog position. */
+ * changelog position. Same as flush then checkpoint. */
 beck_err_t beck__store_commit(beck__store_t *st, bool checkpoint, beck_error_t *e);
+/* Produces the pending changelog records through the store's io (durable,
+ * or into the io's transaction: then the task sets changelog_next from
+ * the transaction's result once it has committed). */
+beck_err_t beck__store_flush(beck__store_t *st, beck_error_t *e);
+/* Commits the local store with checkpoint changelog_next, every
+ * checkpoint_every calls or when `checkpoint` is set. */
+beck_err_t beck__store_checkpoint(beck__store_t *st, bool checkpoint, beck_error_t *e);
 /* Closes without committing (pending writes are dropped). */
 void beck__store_close(beck__store_t *st);
 
@@ -445,14 +452,30 @@ typedef struct beck__io_vt {
   void (*destroy)(beck__io_t *io);
 } beck__io_vt_t;
 
+/* Exactly-once: an io whose produce and commit go into one transaction of
+ * the log (nothing is visible, and produce returns no offsets, until
+ * txn->commit). */
+typedef struct beck__io_txn_vt {
+  /* Makes everything produced and committed through the io since the
+   * last call visible at once; on failure none of it ever is. */
+  beck_err_t (*commit)(beck__io_t *io, beck_error_t *e);
+  /* After a successful commit: the offset after the last record it wrote
+   * to topic-partition; -1 when it wrote none there. */
+  int64_t (*next_offset)(beck__io_t *io, const char *topic, int32_t partition);
+} beck__io_txn_vt_t;
+
 struct beck__io {
   const beck__io_vt_t *vt;
+  const beck__io_txn_vt_t *txn; /* NULL: produce and commit take effect at once */
 };
 
 beck_err_t beck__io_mem_new(beck__io_t **out, beck_error_t *e);
 /* Over a log client (borrowed: it must outlive the io). */
 struct beck_client;
 beck_err_t beck__io_client_new(struct beck_client *c, beck__io_t **out, beck_error_t *e);
+/* Same, transactional (one transaction per io: one io per task).
+ * BECK_ERR_UNSUPPORTED when the client has no transactions (remote). */
+beck_err_t beck__io_client_txn_new(struct beck_client *c, beck__io_t **out, beck_error_t *e);
 /* In-memory log only: the record at offset (borrowed), or NULL. */
 const beck_srec_t *beck__io_mem_record(beck__io_t *io, const char *topic, int32_t partition, int64_t offset);
 
@@ -498,7 +521,8 @@ struct beck__task {
   int nstores;
   int64_t stream_time;
   int64_t watermark;
-  bool dirty; /* processed something since the last commit */
+  bool dirty;  /* processed something since the last commit */
+  bool failed; /* a poll, advance or commit failed: exactly-once refuses to commit */
 };
 
 /* Creates the task for (sub, partition), opens and restores its stores and
@@ -515,9 +539,11 @@ beck_err_t beck__task_poll(beck__task_t *task, size_t *did, beck_error_t *e);
 beck_err_t beck__task_behind(beck__task_t *task, bool *behind, beck_error_t *e);
 /* Pushes watermark t through every operator. */
 beck_err_t beck__task_advance(beck__task_t *task, int64_t t, beck_error_t *e);
-/* At-least-once commit: operators flush, sinks produce, stores write their
- * changelogs and checkpoint (always when `checkpoint`, else every
- * cfg.checkpoint_every commits), then input offsets are committed. */
+/* Commit. At-least-once (task->io has no txn): operators flush, sinks
+ * produce, stores write their changelogs and checkpoint (always when
+ * `checkpoint`, else every cfg.checkpoint_every commits), then input
+ * offsets are committed. Exactly-once: outputs, changelogs and offsets go
+ * into the io's transaction, which is committed; then stores checkpoint. */
 beck_err_t beck__task_commit(beck__task_t *task, bool checkpoint, beck_error_t *e);
 /* Closes without committing: anything not committed is dropped, as in a
  * crash. Commit first for a clean close. NULL is ok. */

@@ -19,6 +19,14 @@
  *            state it produced are durable: at-least-once. A crash between
  *            the steps replays input whose effects may already be in the
  *            outputs or changelogs (duplicates, never loss).
+ *            Exactly-once (the task's io is transactional): sinks,
+ *            changelogs and input offsets all go into the io's transaction,
+ *            which commits them at once; only then are the local stores
+ *            checkpointed (at the changelog offsets the commit reports). A
+ *            crash anywhere leaves the last commit: outputs, changelogs and
+ *            offsets that agree. After a failed poll, advance or commit
+ *            the task's state is ahead of its last commit, so it refuses
+ *            to commit again (restart the runtime to go on).
  *   close    stores close without committing (a clean shutdown commits
  *            first)
  *
@@ -230,7 +238,16 @@ static beck_err_t refill(beck__task_t *task, beck__task_source_t *s, beck_error_
  * record of every other input (ties go to the input created first). An
  * input with nothing to read is not waited for.
  */
+static beck_err_t poll_inputs(beck__task_t *task, size_t *did, beck_error_t *e);
+
 beck_err_t beck__task_poll(beck__task_t *task, size_t *did, beck_error_t *e) {
+  beck_err_t rc = poll_inputs(task, did, e);
+  if (rc != BECK_ERR_OK)
+    task->failed = true;
+  return rc;
+}
+
+static beck_err_t poll_inputs(beck__task_t *task, size_t *did, beck_error_t *e) {
   *did = 0;
   for (int i = 0; i < task->nsources; i++)
     task->sources[i].drained = false;
@@ -311,6 +328,7 @@ beck_err_t beck__task_advance(beck__task_t *task, int64_t t, beck_error_t *e) {
       continue;
     beck_err_t rc = n->vt->advance(n, t, e);
     if (rc != BECK_ERR_OK) {
+      task->failed = true;
       beck_arena_reset(&task->arena);
       return beck_error_wrap(e, "task %s: advance to %lld", task->id, (long long)t);
     }
@@ -320,26 +338,65 @@ beck_err_t beck__task_advance(beck__task_t *task, int64_t t, beck_error_t *e) {
   return BECK_ERR_OK;
 }
 
+/* Exactly-once: changelogs and offsets into the transaction (the sinks
+ * have flushed into it), commit, then checkpoint the local stores. */
+static beck_err_t commit_txn(beck__task_t *task, bool checkpoint, beck_error_t *e) {
+  beck__io_t *io = task->io;
+  beck_err_t rc = BECK_ERR_OK;
+  for (int i = 0; i < task->nstores && rc == BECK_ERR_OK; i++)
+    rc = beck__store_flush(task->stores[i], e);
+  for (int i = 0; i < task->nsources && rc == BECK_ERR_OK; i++) {
+    beck__task_source_t *s = &task->sources[i];
+    if (s->next != s->committed)
+      rc = io->vt->commit(io, task->topo->app_id, s->topic, task->partition, s->next, e);
+  }
+  if (rc == BECK_ERR_OK)
+    rc = io->txn->commit(io, e);
+  if (rc != BECK_ERR_OK)
+    return rc;
+  for (int i = 0; i < task->nsources; i++)
+    task->sources[i].committed = task->sources[i].next;
+  for (int i = 0; i < task->nstores && rc == BECK_ERR_OK; i++) {
+    beck__store_t *st = task->stores[i];
+    int64_t next = st->changelog ? io->txn->next_offset(io, st->changelog, st->partition) : -1;
+    if (next >= 0)
+      st->changelog_next = next;
+    rc = beck__store_checkpoint(st, checkpoint, e);
+  }
+  return rc;
+}
+
 beck_err_t beck__task_commit(beck__task_t *task, bool checkpoint, beck_error_t *e) {
   beck_err_t rc = BECK_ERR_OK;
+  if (task->failed && task->io->txn != NULL)
+    return beck_error_set(e, BECK_ERR_STATE,
+                          "task %s: not committing: an earlier error left its state ahead of its last commit",
+                          task->id);
   for (int i = 0; i < task->sub->nnodes && rc == BECK_ERR_OK; i++) {
     beck__nrt_t *n = &task->nodes[i];
     if (n->vt->flush != NULL)
       rc = n->vt->flush(n, e);
   }
-  for (int i = 0; i < task->nstores && rc == BECK_ERR_OK; i++)
-    rc = beck__store_commit(task->stores[i], checkpoint, e);
-  for (int i = 0; i < task->nsources && rc == BECK_ERR_OK; i++) {
-    beck__task_source_t *s = &task->sources[i];
-    if (s->next == s->committed)
-      continue;
-    rc = task->io->vt->commit(task->io, task->topo->app_id, s->topic, task->partition, s->next, e);
+  if (task->io->txn != NULL) {
     if (rc == BECK_ERR_OK)
-      s->committed = s->next;
+      rc = commit_txn(task, checkpoint, e);
+  } else {
+    for (int i = 0; i < task->nstores && rc == BECK_ERR_OK; i++)
+      rc = beck__store_commit(task->stores[i], checkpoint, e);
+    for (int i = 0; i < task->nsources && rc == BECK_ERR_OK; i++) {
+      beck__task_source_t *s = &task->sources[i];
+      if (s->next == s->committed)
+        continue;
+      rc = task->io->vt->commit(task->io, task->topo->app_id, s->topic, task->partition, s->next, e);
+      if (rc == BECK_ERR_OK)
+        s->committed = s->next;
+    }
   }
   beck_arena_reset(&task->arena);
-  if (rc != BECK_ERR_OK)
+  if (rc != BECK_ERR_OK) {
+    task->failed = true;
     return beck_error_wrap(e, "task %s: commit", task->id);
+  }
   task->dirty = false;
   return BECK_ERR_OK;
 }

@@ -10,8 +10,13 @@ beck_unit_test(test_streams_join unit/streams/test_join.c 60 beck_streams)
 # a free port) and against librdkafka's 3-broker mock cluster.
 beck_unit_test(test_streams_runtime unit/streams/test_runtime.c 120 beck_streams PkgConfig::RDKAFKA)
 add_dependencies(test_streams_runtime beck)
+add_test(NAME test_streams_runtime_eos COMMAND test_streams_runtime eos)
+set_tests_properties(test_streams_runtime_eos PROPERTIES TIMEOUT 120)
 add_test(NAME test_streams_runtime_broker COMMAND test_streams_runtime broker)
 add_test(NAME test_streams_runtime_mock COMMAND test_streams_runtime mock)
 set_tests_properties(test_streams_runtime_broker test_streams_runtime_mock PROPERTIES TIMEOUT 180
                      ENVIRONMENT "BECK_BIN=$<TARGET_FILE:beck>")
+# Exactly-once: a child process dies at each stage of a transaction commit;
+# after a restart every output update is there exactly once.
+beck_unit_test(test_streams_eos unit/streams/test_eos.c 120 beck_streams)
 beck_unit_test(test_streams_oom unit/streams/test_oom.c 300 beck_streams)

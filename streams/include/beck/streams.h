@@ -389,16 +389,32 @@ BECK_STREAMS_API beck_stream_t *beck_stream_join(beck_stream_t *left, beck_strea
  * per sub-topology and input partition (co-partitioned inputs share a
  * task), spread over a small thread pool.
  *
- * Guarantee: at-least-once. A task commits (every commit_interval_ms, and
- * when it runs out of input) in this order: its outputs are produced and
- * acknowledged (acks=all), its state stores' changelog records are produced
- * and acknowledged and the local stores checkpointed, and only then are
- * its input offsets committed (consumer group = app id). After a crash the
- * input since the last commit is processed again: outputs and changelog
- * updates of that stretch may appear twice (so aggregates may count those
- * records twice); nothing acknowledged is lost. */
+ * A task commits every commit_interval_ms, and when it runs out of input.
+ * What a commit guarantees (docs/streams.md has the full statement):
+ *
+ * BECK_AT_LEAST_ONCE (default; embedded or remote): in this order, the
+ * task's outputs are produced and acknowledged (acks=all), its state
+ * stores' changelog records are produced and acknowledged and the local
+ * stores checkpointed, and only then are its input offsets committed
+ * (consumer group = app id). After a crash the input since the last
+ * commit is processed again: outputs and changelog updates of that stretch
+ * may appear twice (so aggregates may count those records twice); nothing
+ * acknowledged is lost.
+ *
+ * BECK_EXACTLY_ONCE (embedded client only): the task's outputs, changelog
+ * records and input offsets are one transaction of the embedded log
+ * (beck_client_txn_*): readers through that client (downstream tasks,
+ * sinks, `beck consume`) see all of a commit or none of it, and a crash
+ * rolls back to the last commit, so every input record affects the
+ * outputs and state exactly once. Local stores are checkpointed after the
+ * commit. Remote clients refuse it (BECK_ERR_UNSUPPORTED). */
 struct beck_client;
 typedef struct beck_streams beck_streams_t;
+
+typedef enum beck_guarantee {
+  BECK_AT_LEAST_ONCE = 0,
+  BECK_EXACTLY_ONCE = 1, /* embedded log only */
+} beck_guarantee_t;
 
 typedef struct beck_streams_config {
   const char *state_dir;      /* root of sqlite stores; NULL when the topology has none */
@@ -406,6 +422,7 @@ typedef struct beck_streams_config {
   int64_t commit_interval_ms; /* 0 = 1000 */
   int store_checkpoint_every; /* local store commits per task commit; 0 = 1 */
   size_t max_batch;           /* records per input fetch; 0 = 1024 */
+  beck_guarantee_t guarantee; /* processing.guarantee; 0 = at-least-once */
 } beck_streams_config_t;
 
 /* Prepares a topology to run over client (borrowed; it must outlive the

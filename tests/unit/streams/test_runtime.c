@@ -6,6 +6,8 @@
  *
  * Modes (argv[1]), with the same expected outputs in each:
  *   none      embedded over a temporary data directory;
+ *   "eos"     the same with BECK_EXACTLY_ONCE (every commit one
+ *             transaction of the embedded log);
  *   "broker"  the remote client against the built `beck broker`
  *             ($BECK_BIN), started here on a free port over a temporary
  *             data directory (like test_client.c);
@@ -38,7 +40,7 @@
 #include "streams_test.h"
 #include "tmpdir.h"
 
-enum { MODE_EMBEDDED, MODE_BROKER, MODE_MOCK };
+enum { MODE_EMBEDDED, MODE_EOS, MODE_BROKER, MODE_MOCK };
 static int g_mode = MODE_EMBEDDED;
 static bool g_mock; /* g_mode == MODE_MOCK */
 
@@ -237,7 +239,10 @@ static beck_topology_t *count_topology(beck_store_kind_t kind) {
 }
 
 static beck_streams_t *runtime(fx_t *f, beck_topology_t *t) {
-  beck_streams_config_t cfg = {.state_dir = f->state, .threads = 2, .commit_interval_ms = 50};
+  beck_streams_config_t cfg = {.state_dir = f->state,
+                               .threads = 2,
+                               .commit_interval_ms = 50,
+                               .guarantee = g_mode == MODE_EOS ? BECK_EXACTLY_ONCE : BECK_AT_LEAST_ONCE};
   beck_streams_t *s = NULL;
   beck_error_t e;
   ST_OK(e, beck_streams_new(t, f->c, &cfg, &s, &e));
@@ -466,18 +471,37 @@ static void missing_input_topic_is_an_error(void **state) {
   beck_topology_destroy(t);
 }
 
+static void exactly_once_needs_the_embedded_log(void **state) {
+  fx_t *f = *state;
+  if (g_mode == MODE_EMBEDDED || g_mode == MODE_EOS)
+    skip();
+  create(f, "input", 1);
+  beck_topology_t *t = count_topology(BECK_STORE_MEMORY);
+  beck_streams_config_t cfg = {.guarantee = BECK_EXACTLY_ONCE};
+  beck_streams_t *s = NULL;
+  beck_error_t e;
+  beck_error_clear(&e);
+  assert_int_equal(beck_streams_new(t, f->c, &cfg, &s, &e), BECK_ERR_UNSUPPORTED);
+  assert_null(s);
+  assert_non_null(strstr(e.msg, "exactly-once needs the embedded log"));
+  beck_topology_destroy(t);
+}
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "embedded";
   if (strcmp(mode, "broker") == 0)
     g_mode = MODE_BROKER;
   else if (strcmp(mode, "mock") == 0)
     g_mode = MODE_MOCK;
+  else if (strcmp(mode, "eos") == 0)
+    g_mode = MODE_EOS;
   else if (strcmp(mode, "embedded") != 0) {
-    fprintf(stderr, "usage: %s [embedded|broker|mock]\n", argv[0]);
+    fprintf(stderr, "usage: %s [embedded|eos|broker|mock]\n", argv[0]);
     return 2;
   }
   g_mock = g_mode == MODE_MOCK;
-  static const char *const names[] = {"streams_runtime_embedded", "streams_runtime_broker", "streams_runtime_mock"};
+  static const char *const names[] = {"streams_runtime_embedded", "streams_runtime_eos", "streams_runtime_broker",
+                                      "streams_runtime_mock"};
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(counts_over_the_embedded_log_and_commits_inputs, setup, teardown),
       cmocka_unit_test_setup_teardown(restart_resumes_from_committed_offsets_and_restored_state, setup, teardown),
@@ -486,6 +510,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(bounded_input_closes_windows_with_a_final_watermark, setup, teardown),
       cmocka_unit_test_setup_teardown(inputs_of_a_task_are_merged_in_timestamp_order, setup, teardown),
       cmocka_unit_test_setup_teardown(missing_input_topic_is_an_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(exactly_once_needs_the_embedded_log, setup, teardown),
   };
   return cmocka_run_group_tests_name(names[g_mode], tests, NULL, NULL);
 }
