@@ -20,3 +20,13 @@ set_tests_properties(test_streams_runtime_broker test_streams_runtime_mock PROPE
 # after a restart every output update is there exactly once.
 beck_unit_test(test_streams_eos unit/streams/test_eos.c 120 beck_streams)
 beck_unit_test(test_streams_oom unit/streams/test_oom.c 300 beck_streams)
+# SIGKILL integration test: a windowed aggregation over 300,000 records,
+# killed several times part-way and restarted, against an uninterrupted
+# run: exactly equal under exactly-once, no loss and only the duplicates
+# at-least-once allows otherwise (tests/streams/kill_test.py).
+add_executable(kill_driver ${CMAKE_CURRENT_SOURCE_DIR}/streams/kill_driver.c)
+target_link_libraries(kill_driver PRIVATE beck_streams)
+add_test(NAME test_streams_kill
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/streams/kill_test.py --driver $<TARGET_FILE:kill_driver>
+                 --records 300000 --kills 6)
+set_tests_properties(test_streams_kill PROPERTIES TIMEOUT 150 LABELS crash)
