@@ -13,7 +13,8 @@
  *     Kafka's murmur2 partitioner, or round-robin for null keys) and returns
  *     only when the records are acknowledged with acks=all (durable);
  *   - fetch returns the records of one partition from an offset, up to the
- *     high watermark (what a consumer may see);
+ *     high watermark (what a consumer may see; for a partition written by
+ *     embedded transactions, its last stable offset: see below);
  *   - committed offsets are per (group, topic, partition), stored durably.
  *
  * Threading: a beck_client_t may be used from several threads at once (the
