@@ -34,8 +34,8 @@
  *
  * Housekeeping (one thread, like the broker's tick): syncs logs under
  * fsync.policy=interval when due, and every five minutes enforces retention
- * and compacts compacted topics (enlisted ones under txn_mu, so compaction
- * never sees records of a commit in flight).
+ * and compacts compacted topics (under txn_mu, so compaction never sees
+ * records of a transaction commit in flight).
  */
 #include "client/embedded_int.h"
 
@@ -571,18 +571,17 @@ static void *housekeeping(void *arg) {
       if (!items[i].compact)
         continue;
       /* never over the records of a commit in flight: compaction keeps the
-       * latest value per key, which could be one a failed commit cuts */
+       * latest value per key, which could be one a failed commit cuts.
+       * txn_mu also keeps the partition from being enlisted meanwhile. */
+      pthread_mutex_lock(&ec->txn_mu);
       bool enlisted = beck__emb_stable(p->user) != BECK__EMB_NOT_TXN;
-      if (enlisted)
-        pthread_mutex_lock(&ec->txn_mu);
       beck_plog_compact_stats_t st;
       if (enlisted && ec->txn_broken)
         beck_log("client", BECK_LOG_WARN, "partition %s-%d: not compacted: %s", p->topic->name, p->id,
                  ec->txn_error.msg);
       else if (beck_plog_compact(p->log, wall, &st, &e) != BECK_ERR_OK)
         beck_log("client", BECK_LOG_WARN, "partition %s-%d: compaction: %s", p->topic->name, p->id, e.msg);
-      if (enlisted)
-        pthread_mutex_unlock(&ec->txn_mu);
+      pthread_mutex_unlock(&ec->txn_mu);
     }
   }
   beck_free(items);

@@ -44,8 +44,8 @@
  *                   A log shorter than S (a power loss under fsync.policy
  *                   interval or never) moves S down to the end.
  *
- * Compaction of an enlisted partition runs under txn_mu (embedded.c), so
- * it never decides "latest value per key" from records a commit may cut.
+ * Compaction runs under txn_mu (embedded.c), so it never decides "latest
+ * value per key" from records a commit may cut.
  *
  * A transaction object buffers built batches per partition (reused across
  * commits, so a warm transaction allocates nothing per commit) and the
