@@ -308,24 +308,29 @@ static beck_err_t emb_produce(beck_client_t *c, const char *topic, const beck_cl
   for (int g = 0; g < ng && !err; g++) {
     beck__emb_group_t *gr = &groups[g];
     emb_part_t *ep = gr->p->user;
-    pthread_mutex_lock(&ep->wmu);
-    if (beck__emb_stable(ep) != BECK__EMB_NOT_TXN) {
+    bool txn = beck__emb_stable(ep) != BECK__EMB_NOT_TXN; /* enlisted for good: no lock needed */
+    if (!txn) {
+      beck_buf_reset(&buf);
+      if ((err = beck__emb_build_group(recs, idx, gr, max_batch, now, 0, &scratch, &buf, e))) {
+        failed = g;
+        break;
+      }
+      pthread_mutex_lock(&ep->wmu);
+      txn = beck__emb_stable(ep) != BECK__EMB_NOT_TXN; /* enlisted meanwhile? */
+      beck_plog_append_info_t info;
+      if (!txn && !(err = beck_plog_append(gr->p->log, buf.data, buf.len, &info, e))) {
+        gr->base_offset = info.base_offset;
+        gr->end_offset = info.last_offset + 1;
+      }
       pthread_mutex_unlock(&ep->wmu);
+      if (err)
+        failed = g;
+    }
+    if (txn) {
       beck__emb_group_t t = groups[ntxn];
       groups[ntxn++] = *gr;
       *gr = t;
-      continue;
     }
-    beck_buf_reset(&buf);
-    beck_plog_append_info_t info;
-    if (!(err = beck__emb_build_group(recs, idx, gr, max_batch, now, 0, &scratch, &buf, e)) &&
-        !(err = beck_plog_append(gr->p->log, buf.data, buf.len, &info, e))) {
-      gr->base_offset = info.base_offset;
-      gr->end_offset = info.last_offset + 1;
-    }
-    pthread_mutex_unlock(&ep->wmu);
-    if (err)
-      failed = g;
   }
   if (failed >= 0)
     beck_error_wrap(e, "produce to %s-%d", topic, groups[failed].partition);
