@@ -12,6 +12,7 @@ int cmd_produce(int argc, char **argv);
 int cmd_consume(int argc, char **argv);
 int cmd_group(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
+int cmd_connector(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 static const beck_cli_command_t commands[] = {
@@ -21,6 +22,7 @@ static const beck_cli_command_t commands[] = {
     {"consume", "print records from topics as they arrive", cmd_consume},
     {"group", "list, describe (with lag), reset and delete consumer groups", cmd_group},
     {"cluster", "brokers, controller and API versions of a cluster", cmd_cluster},
+    {"connector", "list connector plugins and describe their options", cmd_connector},
     {"bench", "built-in benchmarks (Nexmark on the streams runtime)", cmd_bench},
     {NULL, NULL, NULL},
 };

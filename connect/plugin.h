@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "beck/connector.h"
 
@@ -87,6 +88,19 @@ const char *beck_connector_opt_type_name(uint32_t type);       /* "string", "int
  * description[, choices][, min, max]}). Returns a string to free with
  * beck_free(), or NULL when out of memory. */
 char *beck_connector_describe_json(const beck_connector_info_t *info);
+
+/* What values an option takes beyond its type, as a user writes them:
+ * "copy|upsert" (ENUM), "1..1000000" (INT, DOUBLE), "1ms..1h" (DURATION),
+ * ">= 0" (no useful upper bound), or "" (anything of the type). Writes at
+ * most n bytes (NUL-terminated) into buf and returns buf. */
+const char *beck_connector_option_values(const beck_connector_option_t *o, char *buf, size_t n);
+
+/* Appends the Markdown reference of the connectors in s (sorted by name),
+ * after the worker options of sources and sinks: one table per schema with
+ * option, type, default, values and description, straight from the tables.
+ * docs/connectors.md holds this text between generated markers and a test
+ * compares the two. BECK_ERR_NOMEM when out of memory. */
+beck_err_t beck_connect_write_reference(const beck_plugin_set_t *s, beck_buf_t *out);
 
 /* Options the worker itself reads for every connector (name, topic(s),
  * errors.*, ...), in the same schema format as plugin options. */

@@ -9,7 +9,8 @@
 # and group names, which it asks the cluster for (`beck topic list -q`,
 # `beck group list -q`) with the --bootstrap given on the line, else
 # $BECK_BOOTSTRAP, else 127.0.0.1:9092; a cluster that does not answer
-# within 2 s completes nothing. Needs nothing but bash.
+# within 2 s completes nothing. Connector names come from
+# `beck connector list -q`. Needs nothing but bash.
 
 _beck_common_opts="--bootstrap -b --output --json --timeout --property -X --help -h"
 
@@ -30,6 +31,8 @@ _beck_opts_for() {
   "group reset") echo "--topic -t --all-topics --partition -p --to --dry-run" ;;
   "group delete") echo "" ;;
   "cluster info") echo "--api-versions" ;;
+  "connector list") echo "--quiet -q --plugin-path --output --json --help -h" ;;
+  "connector describe") echo "--no-worker-options --plugin-path --output --json --help -h" ;;
   esac
 }
 
@@ -72,17 +75,18 @@ _beck() {
   COMPREPLY=()
 
   if ((COMP_CWORD == 1)); then
-    _beck_reply "broker topic produce consume group cluster help --help --version"
+    _beck_reply "broker topic produce consume group cluster connector help --help --version"
     return
   fi
   case "$cmd" in
-  topic | group | cluster)
+  topic | group | cluster | connector)
     sub="${COMP_WORDS[2]}"
     if ((COMP_CWORD == 2)); then
       case "$cmd" in
       topic) _beck_reply "create list describe alter delete add-partitions" ;;
       group) _beck_reply "list describe reset delete" ;;
       cluster) _beck_reply "info" ;;
+      connector) _beck_reply "list describe" ;;
       esac
       return
     fi
@@ -99,6 +103,10 @@ _beck() {
   -o | --from | --offset) _beck_reply "beginning end"; return ;;
   --to)
     [[ "$key" == "group reset" ]] && _beck_reply "earliest latest"
+    return
+    ;;
+  --plugin-path)
+    _beck_files
     return
     ;;
   --config | --data-dir)
@@ -123,7 +131,7 @@ _beck() {
   if [[ "$cur" == -* ]]; then
     local opts
     opts="$(_beck_opts_for "$key")"
-    [[ "$key" != "broker" ]] && opts="$opts $_beck_common_opts"
+    [[ "$key" != "broker" && "$cmd" != "connector" ]] && opts="$opts $_beck_common_opts"
     _beck_reply "$opts"
     return
   fi
@@ -135,6 +143,9 @@ _beck() {
     ;;
   "group describe" | "group reset" | "group delete")
     _beck_reply "$(_beck_groups)"
+    ;;
+  "connector describe")
+    _beck_reply "$("${COMP_WORDS[0]}" connector list -q 2>/dev/null)"
     ;;
   esac
 }

@@ -24,6 +24,15 @@ beck_unit_test(test_connect_loader unit/connect/test_loader.c 60 beck_connect)
 target_compile_definitions(test_connect_loader PRIVATE BECK_TEST_PLUGIN_DIR="${BECK_TEST_PLUGIN_DIR}")
 add_dependencies(test_connect_loader ${BECK_TEST_PLUGINS})
 
+# Schemas of the built-in connectors as JSON and as the option reference of
+# docs/connectors.md (BECK_WRITE_DOCS=1 test_connect_describe rewrites it).
+beck_unit_test(test_connect_describe unit/connect/test_describe.c 60 beck_connect PkgConfig::JANSSON)
+target_compile_definitions(test_connect_describe PRIVATE
+  BECK_TEST_CONNECTORS_DIR="${CMAKE_BINARY_DIR}/lib/beck/connectors"
+  BECK_DOCS_FILE="${PROJECT_SOURCE_DIR}/docs/connectors.md")
+add_dependencies(test_connect_describe beck_connector_file beck_connector_stdout beck_connector_datagen
+  beck_connector_sqlite beck_connector_postgres)
+
 # Connectors driven through the host services (no topics).
 add_library(beck_connect_harness STATIC unit/connect/harness.c)
 target_link_libraries(beck_connect_harness PUBLIC beck_connect beck_testlib)
@@ -68,5 +77,11 @@ set_tests_properties(connect_out_of_tree_plugin PROPERTIES TIMEOUT 120)
 # Plugins stay mapped until exit so sanitizer reports can name their code
 # (and libraries they pull in, like libpq's, are not reported as leaked when
 # unloaded).
-set_tests_properties(test_connect_loader test_connect_file test_connect_worker test_connect_sqlite
+set_tests_properties(test_connect_loader test_connect_describe test_connect_file test_connect_worker test_connect_sqlite
   test_connect_postgres connect_out_of_tree_plugin PROPERTIES ENVIRONMENT "BECK_PLUGIN_KEEP_LOADED=1")
+
+# `beck connector list|describe` against the built-in plugins (read with
+# ctypes for the expected values) and plugins compiled by the test.
+if(TARGET beck)
+  beck_integration_test(integration_connector_cli test_connector_cli.py 120)
+endif()
