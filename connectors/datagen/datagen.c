@@ -10,11 +10,14 @@
  *   counter  key "n", value "n"
  *   random   key "user-K", value {"id":n,"user":"user-K","amount":12.34,
  *            "status":"...","ts":MS} with K < keys.cardinality
- *   nexmark  the Nexmark auction/person/bid event generator. The hook is the
- *            `nexmark` row: the generator shared with the streams benchmark
- *            plugs in there (define BECK_DATAGEN_NEXMARK and provide
- *            beck_nexmark_make() with the make() signature). Until then the
- *            option value is refused at create with a clear message.
+ *   nexmark  the Nexmark person/auction/bid events of the streams benchmark:
+ *            bench/nexmark/generator.c (libc only) is compiled into this .so
+ *            when BECK_DATAGEN_NEXMARK is defined (connectors/datagen/
+ *            CMakeLists.txt does). Event n is beck_nexmark_generate(n) with
+ *            the generator's defaults, `seed` and `nexmark.rate`; the value
+ *            is beck_nexmark_json() of it (the lines of `beck bench nexmark
+ *            --generate-only`), the timestamp its dateTime, the key null.
+ *            Without the define the value is refused at create.
  *
  * Rate limiting: a token bucket at `rate` records/s (0: as fast as the
  * worker takes them) with a burst of one poll's worth; waits use
@@ -27,13 +30,25 @@
 
 #include <beck/connector.h>
 
+#ifdef BECK_DATAGEN_NEXMARK
+#include "generator.h"
+#endif
+
 typedef struct dg dg_t;
 
-/* Writes record n: key and value into the buffers (their lengths into
- * *klen / *vlen, -1 for null). Returns 0, or -1 when the buffers are too
- * small. */
-typedef int (*dg_make_fn)(const dg_t *s, uint64_t n, char *key, size_t kcap, int *klen, char *val, size_t vcap,
-                          int *vlen);
+/* One record being made: key and value (lengths -1 for null) and the
+ * timestamp (-1: now). */
+typedef struct dg_rec {
+  char key[128];
+  int klen;
+  char val[8192];
+  int vlen;
+  int64_t ts;
+} dg_rec_t;
+
+/* Makes record n into *r (klen, vlen and ts preset to -1). Returns 0, or -1
+ * when it does not fit the buffers. */
+typedef int (*dg_make_fn)(const dg_t *s, uint64_t n, dg_rec_t *r);
 
 typedef struct {
   const char *name;
@@ -49,6 +64,10 @@ struct dg {
   int64_t t0;
   uint64_t since_t0;
   int64_t idle_ms;
+  dg_rec_t rec; /* the record being made (8 KiB: not on the stack) */
+#ifdef BECK_DATAGEN_NEXMARK
+  beck_nexmark_config_t nexmark;
+#endif
 };
 
 static uint64_t splitmix64(uint64_t x) {
@@ -58,31 +77,40 @@ static uint64_t splitmix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-static int make_counter(const dg_t *s, uint64_t n, char *key, size_t kcap, int *klen, char *val, size_t vcap,
-                        int *vlen) {
-  *klen = snprintf(key, kcap, "%llu", (unsigned long long)n);
-  *vlen = snprintf(val, vcap, "%llu", (unsigned long long)n);
-  return (size_t)*klen < kcap && (size_t)*vlen < vcap ? 0 : -1;
+static int make_counter(const dg_t *s, uint64_t n, dg_rec_t *r) {
+  r->klen = snprintf(r->key, sizeof r->key, "%llu", (unsigned long long)n);
+  r->vlen = snprintf(r->val, sizeof r->val, "%llu", (unsigned long long)n);
+  return (size_t)r->klen < sizeof r->key && (size_t)r->vlen < sizeof r->val ? 0 : -1;
 }
 
-static int make_random(const dg_t *s, uint64_t n, char *key, size_t kcap, int *klen, char *val, size_t vcap,
-                       int *vlen) {
+static int make_random(const dg_t *s, uint64_t n, dg_rec_t *r) {
   static const char *const statuses[] = {"new", "paid", "shipped", "delivered", "returned"};
   uint64_t r1 = splitmix64(s->seed ^ (n * 0x2545f4914f6cdd1dull));
   uint64_t r2 = splitmix64(r1);
   uint64_t user = r1 % s->keys;
   int64_t ts = s->host->wall_ms(s->ctx);
-  *klen = snprintf(key, kcap, "user-%llu", (unsigned long long)user);
-  *vlen =
-      snprintf(val, vcap, "{\"id\":%llu,\"user\":\"user-%llu\",\"amount\":%llu.%02llu,\"status\":\"%s\",\"ts\":%lld}",
-               (unsigned long long)n, (unsigned long long)user, (unsigned long long)((r2 >> 8) % 1000),
-               (unsigned long long)(r2 % 100), statuses[(r2 >> 32) % 5], (long long)ts);
-  return (size_t)*klen < kcap && (size_t)*vlen < vcap ? 0 : -1;
+  r->klen = snprintf(r->key, sizeof r->key, "user-%llu", (unsigned long long)user);
+  r->vlen = snprintf(r->val, sizeof r->val,
+                     "{\"id\":%llu,\"user\":\"user-%llu\",\"amount\":%llu.%02llu,\"status\":\"%s\",\"ts\":%lld}",
+                     (unsigned long long)n, (unsigned long long)user, (unsigned long long)((r2 >> 8) % 1000),
+                     (unsigned long long)(r2 % 100), statuses[(r2 >> 32) % 5], (long long)ts);
+  return (size_t)r->klen < sizeof r->key && (size_t)r->vlen < sizeof r->val ? 0 : -1;
 }
 
 #ifdef BECK_DATAGEN_NEXMARK
-int beck_nexmark_make(const dg_t *s, uint64_t n, char *key, size_t kcap, int *klen, char *val, size_t vcap, int *vlen);
-#define NEXMARK_MAKE beck_nexmark_make
+static int make_nexmark(const dg_t *s, uint64_t n, dg_rec_t *r) {
+  char strings[BECK_NEXMARK_EVENT_MAX];
+  beck_nexmark_event_t ev;
+  if (beck_nexmark_generate(&s->nexmark, n, &ev, strings, sizeof strings) != 0)
+    return -1;
+  size_t len = beck_nexmark_json(&ev, r->val, sizeof r->val);
+  if (len >= sizeof r->val)
+    return -1;
+  r->vlen = (int)len;
+  r->ts = beck_nexmark_event_time(&s->nexmark, n);
+  return 0;
+}
+#define NEXMARK_MAKE make_nexmark
 #else
 #define NEXMARK_MAKE NULL
 #endif
@@ -118,6 +146,12 @@ static const beck_connector_option_t dg_options[] = {
      .min = 1,
      .max = 1e12,
      .description = "random: number of distinct users (keys)."},
+    {.name = "nexmark.rate",
+     .type = BECK_CONNECTOR_OPT_INT,
+     .default_value = "10000000",
+     .min = 1,
+     .max = 1e9,
+     .description = "nexmark: events per second of event time (dateTime steps), as `beck bench nexmark --rate`."},
 };
 
 static int dg_create(const beck_connector_host_t *host, beck_connector_ctx_t *ctx, void **self) {
@@ -135,7 +169,7 @@ static int dg_create(const beck_connector_host_t *host, beck_connector_ctx_t *ct
       s->gen = &generators[k];
   if (s->gen == NULL || s->gen->make == NULL) {
     host->set_error(ctx,
-                    "generator %s is not built into this datagen (the Nexmark generator plugs in through "
+                    "generator %s is not built into this datagen (build it with bench/nexmark/generator.c and "
                     "BECK_DATAGEN_NEXMARK)",
                     g);
     return BECK_CONNECTOR_FATAL;
@@ -144,6 +178,16 @@ static int dg_create(const beck_connector_host_t *host, beck_connector_ctx_t *ct
   s->count = (uint64_t)host->config_int(ctx, "count");
   s->seed = (uint64_t)host->config_int(ctx, "seed");
   s->keys = (uint64_t)host->config_int(ctx, "keys.cardinality");
+#ifdef BECK_DATAGEN_NEXMARK
+  beck_nexmark_config_init(&s->nexmark);
+  s->nexmark.seed = s->seed;
+  s->nexmark.events_per_second = host->config_int(ctx, "nexmark.rate");
+  const char *why = NULL;
+  if (beck_nexmark_config_check(&s->nexmark, &why) != 0) {
+    host->set_error(ctx, "nexmark: %s", why);
+    return BECK_CONNECTOR_FATAL;
+  }
+#endif
   return BECK_CONNECTOR_OK;
 }
 
@@ -173,18 +217,21 @@ static int dg_poll(void *self, beck_source_batch_t *batch) {
       return BECK_CONNECTOR_OK;
     }
   }
-  char key[128], val[1024], off[32];
+  dg_rec_t *rec = &s->rec;
+  char off[32];
   for (uint64_t k = 0; k < allowed && (s->count == 0 || s->next < s->count); k++) {
     beck_source_record_t r = BECK_SOURCE_RECORD_INIT;
-    int klen, vlen;
-    if (s->gen->make(s, s->next, key, sizeof key, &klen, val, sizeof val, &vlen) != 0) {
+    rec->klen = rec->vlen = -1;
+    rec->ts = -1;
+    if (s->gen->make(s, s->next, rec) != 0) {
       s->host->set_error(s->ctx, "record %llu does not fit its buffer", (unsigned long long)s->next);
       return BECK_CONNECTOR_FATAL;
     }
-    r.key = klen >= 0 ? key : NULL;
-    r.key_len = klen;
-    r.value = vlen >= 0 ? val : NULL;
-    r.value_len = vlen;
+    r.key = rec->klen >= 0 ? rec->key : NULL;
+    r.key_len = rec->klen;
+    r.value = rec->vlen >= 0 ? rec->val : NULL;
+    r.value_len = rec->vlen;
+    r.timestamp = rec->ts;
     r.source_partition = "datagen";
     snprintf(off, sizeof off, "%llu", (unsigned long long)(s->next + 1));
     r.source_offset = off;
@@ -206,7 +253,7 @@ static const beck_connector_descriptor_t datagen_source = {
     .struct_size = sizeof(beck_connector_descriptor_t),
     .name = "datagen-source",
     .kind = BECK_CONNECTOR_SOURCE,
-    .description = "Generates counter or random records at a fixed rate (Nexmark hook).",
+    .description = "Generates counter, random or Nexmark (person/auction/bid JSON) records at a fixed rate.",
     .version = "1.0",
     .options = dg_options,
     .option_count = sizeof dg_options / sizeof dg_options[0],

@@ -39,6 +39,14 @@ target_link_libraries(beck_connect_harness PUBLIC beck_connect beck_testlib)
 set(BECK_CONNECTORS beck_connector_file beck_connector_stdout beck_connector_datagen)
 beck_unit_test(test_connect_file unit/connect/test_file_connectors.c 120 beck_connect_harness)
 add_dependencies(test_connect_file ${BECK_CONNECTORS})
+# datagen's Nexmark events against the generator itself (compiled in here
+# too) and against `beck bench nexmark --generate-only`
+target_sources(test_connect_file PRIVATE ${PROJECT_SOURCE_DIR}/bench/nexmark/generator.c)
+target_include_directories(test_connect_file PRIVATE ${PROJECT_SOURCE_DIR}/bench/nexmark)
+if(TARGET beck AND BECK_BENCH)
+  target_compile_definitions(test_connect_file PRIVATE BECK_BIN="$<TARGET_FILE:beck>")
+  add_dependencies(test_connect_file beck)
+endif()
 
 # The worker over an embedded log client, with the test plugin.
 beck_unit_test(test_connect_worker unit/connect/test_worker.c 180 beck_connect beck_client)

@@ -116,6 +116,7 @@ int harness_poll(harness_t *h, size_t max_records) {
     o->key_len = r->key_len;
     o->value = dup_bytes(beck__srec_ptr(&h->batch, r->value), r->value_len);
     o->value_len = r->value_len;
+    o->timestamp = r->timestamp;
     const char *err = beck__srec_str(&h->batch, r->error);
     o->error = err ? strdup(err) : NULL;
     const char *t = beck__srec_str(&h->batch, r->topic);

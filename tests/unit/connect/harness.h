@@ -23,6 +23,7 @@ typedef struct harness_offsets {
 typedef struct harness_rec {
   char *key, *value, *error, *topic; /* malloc'd copies; NULL = null */
   int32_t key_len, value_len;
+  int64_t timestamp; /* as emitted; -1: now */
 } harness_rec_t;
 
 typedef struct harness {

@@ -1,7 +1,8 @@
 /* test_file_connectors.c - connectors/file, stdout, datagen driven through
  * the host services (no topics): exact lines and offsets, restart resumes
  * after the last delivered line, rotation and truncation, JSON lines with
- * errors, file sink contents, datagen sequence and rate. */
+ * errors, file sink contents, datagen sequence, rate and Nexmark events (equal
+ * to the shared generator's and to `beck bench nexmark --generate-only`). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "generator.h"
 #include "harness.h"
 #include "tmpdir.h"
 
@@ -280,12 +282,81 @@ static void datagen_random_is_rate_limited_json(void **state) {
   assert_true(strcmp(h->recs[5].key, "user-0") == 0 || strcmp(h->recs[5].key, "user-1") == 0 ||
               strcmp(h->recs[5].key, "user-2") == 0);
   harness_close(h);
-
-  char msg[512];
-  const char *nx[] = {"generator", "nexmark", NULL};
-  assert_null(harness_open_err("datagen-source", nx, NULL, msg, sizeof msg));
-  assert_non_null(strstr(msg, "generator nexmark is not built into this datagen"));
 }
+
+/* generator=nexmark emits, for record n, beck_nexmark_json() of the shared
+ * generator's event n (same seed, same event-time rate) with its dateTime as
+ * the timestamp, and resumes the sequence after a restart. */
+static void datagen_nexmark_equals_the_generator(void **state) {
+  harness_offsets_t offs = {0};
+  const char *kv[] = {"generator", "nexmark", "seed", "7", "rate", "0", "count", "600", "nexmark.rate", "5000", NULL};
+  static harness_rec_t got[600];
+  harness_t *h = harness_open("datagen-source", kv, &offs);
+  assert_int_equal(harness_poll(h, 250), BECK_CONNECTOR_OK);
+  assert_int_equal(h->nrecs, 250);
+  for (int n = 0; n < 250; n++) {
+    got[n] = h->recs[n];
+    got[n].value = h->recs[n].value ? strdup(h->recs[n].value) : NULL;
+    got[n].key = NULL;
+    assert_null(h->recs[n].key);
+  }
+  harness_close(h); /* a restart continues at event 250 */
+  h = harness_open("datagen-source", kv, &offs);
+  harness_poll_until(h, 350, 5000);
+  assert_int_equal(h->nrecs, 350);
+  for (int n = 0; n < 350; n++) {
+    got[250 + n] = h->recs[n];
+    got[250 + n].value = h->recs[n].value ? strdup(h->recs[n].value) : NULL;
+    got[250 + n].key = NULL;
+    assert_null(h->recs[n].key);
+  }
+  harness_close(h);
+  beck_nexmark_config_t c;
+  beck_nexmark_config_init(&c);
+  c.seed = 7;
+  c.events_per_second = 5000;
+  int types[3] = {0};
+  for (int n = 0; n < 600; n++) {
+    const harness_rec_t *r = &got[n];
+    char strings[BECK_NEXMARK_EVENT_MAX], want[4 * BECK_NEXMARK_EVENT_MAX];
+    beck_nexmark_event_t ev;
+    assert_int_equal(beck_nexmark_generate(&c, (uint64_t)n, &ev, strings, sizeof strings), 0);
+    assert_true(beck_nexmark_json(&ev, want, sizeof want) < sizeof want);
+    if (r->value == NULL || strcmp(r->value, want) != 0)
+      fail_msg("event %d:\n datagen   %s\n generator %s", n, r->value ? r->value : "(null)", want);
+    assert_int_equal(r->value_len, (int32_t)strlen(want));
+    assert_int_equal(r->timestamp, beck_nexmark_event_time(&c, (uint64_t)n));
+    types[ev.type]++;
+    free(got[n].value);
+  }
+  assert_true(types[BECK_NEXMARK_PERSON] > 0 && types[BECK_NEXMARK_AUCTION] > 0 && types[BECK_NEXMARK_BID] > 0);
+  assert_string_equal(offs.soff[0], "600");
+}
+
+#ifdef BECK_BIN
+/* With its defaults (and the same seed) datagen's nexmark lines are the
+ * lines `beck bench nexmark --generate-only` writes. */
+static void datagen_nexmark_equals_beck_bench_generate_only(void **state) {
+  const char *kv[] = {"generator", "nexmark", "seed", "3", "rate", "0", "count", "300", NULL};
+  harness_t *h = harness_open("datagen-source", kv, NULL);
+  harness_poll_until(h, 300, 5000);
+  assert_int_equal(h->nrecs, 300);
+  FILE *p = popen(BECK_BIN " bench nexmark --generate-only --events 300 --seed 3 --emit -", "r");
+  assert_non_null(p);
+  static char line[1 << 16];
+  int n = 0;
+  while (fgets(line, sizeof line, p) != NULL) {
+    line[strcspn(line, "\n")] = '\0';
+    assert_true(n < 300);
+    if (strcmp(h->recs[n].value, line) != 0)
+      fail_msg("event %d:\n datagen %s\n bench   %s", n, h->recs[n].value, line);
+    n++;
+  }
+  assert_int_equal(pclose(p), 0);
+  assert_int_equal(n, 300);
+  harness_close(h);
+}
+#endif
 
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -298,6 +369,10 @@ int main(void) {
       cmocka_unit_test(stdout_sink_prints_key_and_value),
       cmocka_unit_test(datagen_counter_is_exact_and_resumes),
       cmocka_unit_test(datagen_random_is_rate_limited_json),
+      cmocka_unit_test(datagen_nexmark_equals_the_generator),
+#ifdef BECK_BIN
+      cmocka_unit_test(datagen_nexmark_equals_beck_bench_generate_only),
+#endif
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
