@@ -246,6 +246,7 @@ def run(cycles, seed, min_up, max_up, figures=None):
             elif found[rid][:2] != (part, off):
                 problems.append("acknowledged %s at %d/%d was reported at %s" % (rid, found[rid][0], found[rid][1],
                                                                                  (part, off)))
+        problems += ["sanitizer report in the broker log: %s" % x for x in broker.sanitizer_reports()]
         ondisk = sorted((p_, o, rid) for rid, (p_, o, _) in found.items())
         if kp != ondisk:
             problems.append("kafka-python read %d records, the files hold %d (first difference at %s)" %

@@ -59,7 +59,7 @@ if [ -z "${FUZZERS:-}" ]; then
 fi
 [ -n "$FUZZERS" ] || { echo "run_fuzzers: no fuzz targets" >&2; exit 2; }
 
-echo "run_fuzzers: building$FUZZERS"
+echo "run_fuzzers: building $(echo $FUZZERS)"
 # shellcheck disable=SC2086
 cmake --build "$BUILD_DIR" -j"$(nproc)" --target $FUZZERS >"$WORK/build.log" 2>&1 ||
   { tail -50 "$WORK/build.log" >&2; echo "run_fuzzers: build failed (log: $WORK/build.log)" >&2; exit 2; }

@@ -1,0 +1,186 @@
+#!/usr/bin/python3
+"""Soak: producers and a consumer group run against one broker for a long
+while (BECK_SOAK_SECONDS, default 60; tests/reliability_long.sh runs 1800),
+and the broker's RSS, open descriptors and the achieved throughput and ack
+latency are sampled per interval, to show drift.
+
+  - 2 idempotent acks=all producers (confluent-kafka) at a fixed total rate
+    (BECK_SOAK_RATE records/s, default 20000, 200-byte values) into a
+    6-partition topic with 64 MiB segments and retention.bytes 256 MiB per
+    partition (so rolls and retention run too); each value carries
+    (producer, sequence);
+  - a group of 2 consumers reads everything; a bitmap per producer marks
+    what was consumed.
+
+Checks: no delivery error; every acknowledged record consumed (duplicates
+counted and reported); RSS after the warm-up (first tenth) grows by less
+than 32 MiB to the end; open descriptors do not grow; the last interval's
+throughput is at least half the target. Prints a table of intervals and a
+summary line (appended to $BECK_FIGURES when set).
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import struct  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+from beckit import BrokerTestCase, main  # noqa: E402
+
+SECONDS = int(os.environ.get("BECK_SOAK_SECONDS", "60"))
+RATE = int(os.environ.get("BECK_SOAK_RATE", "20000"))
+PRODUCERS, CONSUMERS, PARTITIONS = 2, 2, 6
+VALUE_PAD = b"s" * 190
+
+
+def proc_status(pid):
+    rss = 0
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+    return rss, len(os.listdir("/proc/%d/fd" % pid))
+
+
+def percentile(xs, q):
+    if not xs:
+        return 0.0
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+
+class SoakTest(BrokerTestCase):
+    SETTINGS = dict(BrokerTestCase.SETTINGS, **{"log.retention.check.interval.ms": "10000"})
+
+    def test_soak_reports_rss_and_throughput_drift(self):
+        from confluent_kafka import Consumer, Producer
+        topic = self.create_topic("soak", PARTITIONS, {"segment.bytes": str(64 << 20),
+                                                       "retention.bytes": str(256 << 20)})
+        pid = self.broker.proc.pid
+        interval = max(5, SECONDS // 30)
+        stop = threading.Event()
+        lock = threading.Lock()
+        cap = RATE * (SECONDS + 60) // PRODUCERS + 1
+        acked = [bytearray(cap // 8 + 1) for _ in range(PRODUCERS)]
+        seen = [bytearray(cap // 8 + 1) for _ in range(PRODUCERS)]
+        stats = {"acked": 0, "errors": [], "consumed": 0, "dups": 0, "lat": [], "sent": [0] * PRODUCERS}
+
+        def producer(k):
+            p = Producer({"bootstrap.servers": self.bootstrap, "enable.idempotence": True, "acks": "all",
+                          "linger.ms": 5, "log.connection.close": False})
+            per = RATE / PRODUCERS
+            t0 = time.monotonic()
+            seq = 0
+
+            def dr(err, msg):
+                pk, s = struct.unpack_from(">HI", msg.value())
+                if err is not None:
+                    with lock:
+                        stats["errors"].append(str(err))
+                    return
+                lat = time.monotonic() - struct.unpack_from(">d", msg.value(), 6)[0]
+                with lock:
+                    acked[pk][s >> 3] |= 1 << (s & 7)
+                    stats["acked"] += 1
+                    stats["lat"].append(lat)
+
+            while not stop.is_set():
+                due = int((time.monotonic() - t0) * per)
+                while seq < due and seq < cap - 1:
+                    v = struct.pack(">HId", k, seq, time.monotonic()) + VALUE_PAD
+                    try:
+                        p.produce(topic, v, on_delivery=dr)
+                    except BufferError:
+                        p.poll(0.01)
+                        continue
+                    seq += 1
+                p.poll(0.005)
+            stats["sent"][k] = seq
+            left = p.flush(60)
+            if left:
+                with lock:
+                    stats["errors"].append("%d records not delivered at the end" % left)
+
+        def consumer():
+            c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "soak", "auto.offset.reset": "earliest",
+                          "enable.auto.commit": True, "log.connection.close": False})
+            c.subscribe([topic])
+            idle_since = None
+            while True:
+                msgs = c.consume(2000, 0.5)
+                for m in msgs:
+                    if m.error():
+                        continue
+                    pk, s = struct.unpack_from(">HI", m.value())
+                    with lock:
+                        if seen[pk][s >> 3] & (1 << (s & 7)):
+                            stats["dups"] += 1
+                        seen[pk][s >> 3] |= 1 << (s & 7)
+                        stats["consumed"] += 1
+                if stop.is_set() and producers_done.is_set():
+                    if msgs:
+                        idle_since = None
+                    elif idle_since is None:
+                        idle_since = time.monotonic()
+                    elif time.monotonic() - idle_since > 5:
+                        break
+            c.close()
+
+        producers_done = threading.Event()
+        ps = [threading.Thread(target=producer, args=(k,)) for k in range(PRODUCERS)]
+        cs = [threading.Thread(target=consumer) for _ in range(CONSUMERS)]
+        for t in cs + ps:
+            t.start()
+        rows = []
+        t0 = time.monotonic()
+        last_acked, last_consumed, last_t = 0, 0, t0
+        while time.monotonic() - t0 < SECONDS:
+            time.sleep(interval - ((time.monotonic() - t0) % interval))
+            now = time.monotonic()
+            rss, fds = proc_status(pid)
+            with lock:
+                a, c, lat = stats["acked"], stats["consumed"], stats["lat"]
+                stats["lat"] = []
+            rows.append({"t": now - t0, "rss": rss, "fds": fds, "prod": (a - last_acked) / (now - last_t),
+                         "cons": (c - last_consumed) / (now - last_t), "p50": percentile(lat, 0.5) * 1000,
+                         "p99": percentile(lat, 0.99) * 1000})
+            last_acked, last_consumed, last_t = a, c, now
+            r = rows[-1]
+            sys.stderr.write("soak %5.0fs  RSS %7d KiB  fds %4d  produced %7.0f/s  consumed %7.0f/s  ack p50 %6.1f ms  "
+                             "p99 %6.1f ms\n" % (r["t"], r["rss"], r["fds"], r["prod"], r["cons"], r["p50"], r["p99"]))
+        stop.set()
+        for t in ps:
+            t.join(120)
+        producers_done.set()
+        for t in cs:
+            t.join(180)
+
+        self.assertEqual(stats["errors"], [])
+        missing = 0
+        for k in range(PRODUCERS):
+            for i, (a, s) in enumerate(zip(acked[k], seen[k])):
+                if a & ~s:
+                    missing += bin(a & ~s).count("1")
+        warm = rows[max(0, len(rows) // 10)]
+        end = rows[-1]
+        line = ("soak %d s at %d records/s target: %d records acknowledged, %d consumed, %d missing, %d duplicates; "
+                "broker RSS %d KiB after warm-up -> %d KiB at the end (%+d KiB), fds %d -> %d; throughput %.0f/s -> "
+                "%.0f/s, ack p99 %.1f ms -> %.1f ms" %
+                (SECONDS, RATE, stats["acked"], stats["consumed"], missing, stats["dups"], warm["rss"], end["rss"],
+                 end["rss"] - warm["rss"], warm["fds"], end["fds"], warm["prod"], end["prod"], warm["p99"],
+                 end["p99"]))
+        sys.stderr.write(line + "\n")
+        if os.environ.get("BECK_FIGURES"):
+            with open(os.environ["BECK_FIGURES"], "a") as f:
+                f.write(line + "\n")
+        self.assertEqual(missing, 0, line)
+        self.assertLess(end["rss"] - warm["rss"], 32 * 1024, line)
+        self.assertLessEqual(end["fds"], warm["fds"] + 8, line)
+        self.assertGreater(end["prod"], RATE * 0.5, line)
+
+
+if __name__ == "__main__":
+    main()
