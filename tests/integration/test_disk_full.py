@@ -11,6 +11,8 @@ when neither can be mounted). A filler file takes most of the space, then:
   - once the filler is deleted, produce succeeds again on the same broker
     (no restart), offsets go on densely, and an idempotent producer that
     was retrying meanwhile gets every record in exactly once;
+  - with 64 KiB segments, rolls happen while the disk is full and the log
+    stays dense and whole (also after a kill -9 and recovery);
   - after a restart everything acknowledged is still there.
 
 Needs root (mount). Run: /usr/bin/python3 tests/integration/test_disk_full.py
@@ -144,7 +146,22 @@ class DiskFullTest(BrokerTestCase):
         self.fail("the disk never filled up")
 
     def test_produce_fails_promptly_then_recovers_when_space_is_freed(self):
-        topic = self.create_topic("full-raw")
+        self.fill_then_free(self.create_topic("full-raw"), "")
+
+    def test_small_segments_roll_while_the_disk_is_full(self):
+        # segment rolls (new file, index files of the old one) fail or half-succeed
+        # while full; the log stays consistent and continues after the space is back
+        topic = self.create_topic("full-rolls", config={"segment.bytes": "65536", "index.interval.bytes": "1024"})
+        self.fill_then_free(topic, ", 64 KiB segments")
+        self.assertGreater(len([n for n in os.listdir(self.part_dir(topic)) if n.endswith(".log")]), 5)
+        self.broker.restart(hard=True)  # and recovery after a crash agrees
+        err, hw, _ = fetch_batches(self.bootstrap, topic, 0)
+        self.assertEqual(err, 0)
+        batches, problems = read_partition(self.part_dir(topic))
+        self.assertEqual(problems + check_dense(batches), [])
+        self.assertEqual(hw, batches[-1]["last_offset"] + 1)
+
+    def fill_then_free(self, topic, what):
         filler = self.filler(leave=1 << 20)
         acked, err, took = self.fill_with_raw_produce(topic, 16 * 1024)
         self.assertEqual(err, STORAGE_ERROR)
@@ -174,7 +191,7 @@ class DiskFullTest(BrokerTestCase):
         self.assert_log_is(topic, acked)
         figure("disk full (%s): %d records of 16 KiB acknowledged before the disk filled, KAFKA_STORAGE_ERROR in "
                "%.0f ms, nothing partial visible, 20 more acknowledged after freeing space (no restart)" %
-               (self.fs_kind, len(acked) - 20, took * 1000))
+               (self.fs_kind + what, len(acked) - 20, took * 1000))
 
     def test_librdkafka_gets_storage_error_and_idempotent_retries_land_once(self):
         from confluent_kafka import KafkaError
