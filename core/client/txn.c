@@ -53,6 +53,8 @@
  */
 #include "client/embedded_int.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -94,6 +96,21 @@ typedef struct emb_txn {
 } emb_txn_t;
 
 static emb_client_t *txn_client(const emb_txn_t *tx) { return (emb_client_t *)tx->base.c; }
+
+/* Adds context to e (when there is an e) and returns err, which
+ * beck_error_wrap alone would not when e is NULL. */
+static beck_err_t wrapped(beck_err_t err, beck_error_t *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static beck_err_t wrapped(beck_err_t err, beck_error_t *e, const char *fmt, ...) {
+  if (e != NULL) {
+    char prefix[BECK_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    beck_error_wrap(e, "%s", prefix);
+  }
+  return err;
+}
 
 static void hook(int stage) {
   if (beck__emb_txn_test_hook)
@@ -219,7 +236,7 @@ beck_err_t beck__emb_txn_produce(beck_client_txn_t *t, const char *topic, const 
   beck_free(idx);
   beck_free(groups);
   if (err)
-    return beck_error_wrap(e, "transaction: produce to '%s'", topic);
+    return wrapped(err, e, "transaction: produce to '%s'", topic);
   return BECK_ERR_OK;
 }
 
@@ -311,7 +328,7 @@ static beck_err_t enlist(emb_txn_t *tx, beck_error_t *e) {
     pthread_mutex_unlock(&ep->wmu);
   }
   if (err)
-    return beck_error_wrap(e, "storing the stable offsets of newly written partitions");
+    return wrapped(err, e, "storing the stable offsets of newly written partitions");
   return BECK_ERR_OK;
 }
 
@@ -338,7 +355,7 @@ static beck_err_t append_all(emb_txn_t *tx, beck_error_t *e) {
       beck_plog_append_info_t info;
       beck_err_t err = beck_plog_append(tp->p->log, tp->buf.data + off, n, &info, e);
       if (err)
-        return beck_error_wrap(e, "append to %s-%d", tp->p->topic->name, tp->p->id);
+        return wrapped(err, e, "append to %s-%d", tp->p->topic->name, tp->p->id);
       tp->appended = true;
       if (tp->base < 0)
         tp->base = info.base_offset;
@@ -353,8 +370,9 @@ static beck_err_t append_all(emb_txn_t *tx, beck_error_t *e) {
 static beck_err_t durable_all(emb_txn_t *tx, beck_error_t *e) {
   for (int i = 0; i < tx->nparts; i++) {
     txn_part_t *tp = &tx->parts[i];
-    if (tp->used && beck_plog_wait_durable(tp->p->log, tp->next, e) != BECK_ERR_OK)
-      return beck_error_wrap(e, "%s-%d", tp->p->topic->name, tp->p->id);
+    beck_err_t err = tp->used ? beck_plog_wait_durable(tp->p->log, tp->next, e) : BECK_ERR_OK;
+    if (err)
+      return wrapped(err, e, "%s-%d", tp->p->topic->name, tp->p->id);
   }
   return BECK_ERR_OK;
 }
@@ -436,7 +454,7 @@ static beck_err_t commit_locked(emb_txn_t *tx, beck_error_t *e) {
   if (ec->txn_broken) {
     if (e)
       *e = ec->txn_error;
-    return beck_error_wrap(e, "an earlier commit could not be undone");
+    return wrapped(ec->txn_error.code, e, "an earlier commit could not be undone");
   }
   bool any = false;
   for (int i = 0; i < tx->nparts; i++)
@@ -490,7 +508,7 @@ beck_err_t beck__emb_txn_commit(beck_client_txn_t *t, beck_error_t *e) {
       tx->parts[i].base = tx->parts[i].next = -1;
   beck__emb_txn_abort(t); /* empty again either way */
   if (err)
-    return beck_error_wrap(e, "transaction commit");
+    return wrapped(err, e, "transaction commit");
   return BECK_ERR_OK;
 }
 
@@ -507,7 +525,7 @@ beck_err_t beck__emb_txn_produce_groups(emb_client_t *ec, const char *topic, con
   }
   txn_free(&tx);
   if (err)
-    return beck_error_wrap(e, "produce to '%s'", topic);
+    return wrapped(err, e, "produce to '%s'", topic);
   return BECK_ERR_OK;
 }
 
@@ -597,7 +615,7 @@ static beck_err_t recover_partition(beck_partition_t *p, int64_t s, int64_t *out
   if (s >= start)
     err = tail_is_transactional(p->log, s, end, &txn_only, e);
   if (err)
-    return beck_error_wrap(e, "partition %s-%d: reading records after the last commit", p->topic->name, p->id);
+    return wrapped(err, e, "partition %s-%d: reading records after the last commit", p->topic->name, p->id);
   if (!txn_only) {
     beck_log("client", BECK_LOG_ERROR,
              "partition %s-%d: records %lld..%lld after the last commit were not all written by a transaction "
@@ -607,7 +625,7 @@ static beck_err_t recover_partition(beck_partition_t *p, int64_t s, int64_t *out
     return BECK_ERR_OK;
   }
   if ((err = beck_plog_truncate(p->log, s, e)))
-    return beck_error_wrap(e, "partition %s-%d: cutting an unfinished commit at %lld", p->topic->name, p->id,
+    return wrapped(err, e, "partition %s-%d: cutting an unfinished commit at %lld", p->topic->name, p->id,
                            (long long)s);
   beck_log("client", BECK_LOG_INFO, "partition %s-%d: cut %lld records of an unfinished commit", p->topic->name, p->id,
            (long long)(end - s));
@@ -634,6 +652,6 @@ beck_err_t beck__emb_txn_recover(emb_client_t *ec, beck_error_t *e) {
     beck_free(rs.v[i].topic);
   beck_free(rs.v);
   if (err)
-    return beck_error_wrap(e, "recovering transactions");
+    return wrapped(err, e, "recovering transactions");
   return BECK_ERR_OK;
 }
