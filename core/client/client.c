@@ -282,8 +282,8 @@ beck_err_t beck_client_txn_produce(beck_client_txn_t *tx, const char *topic, con
   return err;
 }
 
-beck_err_t beck_client_txn_commit_offset(beck_client_txn_t *tx, const char *group, const char *topic,
-                                         int32_t partition, int64_t offset, beck_error_t *e) {
+beck_err_t beck_client_txn_commit_offset(beck_client_txn_t *tx, const char *group, const char *topic, int32_t partition,
+                                         int64_t offset, beck_error_t *e) {
   beck_err_t err = check_group(group, topic, partition, e);
   if (err)
     return err;

@@ -303,8 +303,8 @@ static beck_err_t emb_produce(beck_client_t *c, const char *topic, const beck_cl
   int64_t now = ec->env->now_ms(ec->env);
   beck__emb_scratch_t scratch = {0};
   beck_buf_t buf = {0};
-  int failed = -1;   /* the group whose append failed */
-  int ntxn = 0;      /* groups of enlisted partitions, moved to the front */
+  int failed = -1; /* the group whose append failed */
+  int ntxn = 0;    /* groups of enlisted partitions, moved to the front */
   for (int g = 0; g < ng && !err; g++) {
     beck__emb_group_t *gr = &groups[g];
     emb_part_t *ep = gr->p->user;

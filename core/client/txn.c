@@ -259,8 +259,8 @@ beck_err_t beck__emb_txn_commit_offset(beck_client_txn_t *t, const char *group, 
     tx->offs = a;
     tx->ocap = nc;
   }
-  txn_off_t o = {.group = beck_strdup(group), .topic = beck_strdup(topic), .partition = partition, .offset = offset,
-                 .set = true};
+  txn_off_t o = {
+      .group = beck_strdup(group), .topic = beck_strdup(topic), .partition = partition, .offset = offset, .set = true};
   if (o.group == NULL || o.topic == NULL) {
     beck_free(o.group);
     beck_free(o.topic);
@@ -439,8 +439,7 @@ static void rollback(emb_txn_t *tx) {
       continue;
     if (te.code == BECK_ERR_OK)
       beck_error_set(&te, BECK_ERR_STATE, "the log ends at %lld", (long long)beck_plog_end_offset(tp->p->log));
-    beck_error_wrap(&te, "cutting a failed commit off %s-%d at %lld", tp->p->topic->name, tp->p->id,
-                    (long long)stable);
+    beck_error_wrap(&te, "cutting a failed commit off %s-%d at %lld", tp->p->topic->name, tp->p->id, (long long)stable);
     if (!ec->txn_broken) {
       ec->txn_broken = true;
       ec->txn_error = te;
@@ -626,7 +625,7 @@ static beck_err_t recover_partition(beck_partition_t *p, int64_t s, int64_t *out
   }
   if ((err = beck_plog_truncate(p->log, s, e)))
     return wrapped(err, e, "partition %s-%d: cutting an unfinished commit at %lld", p->topic->name, p->id,
-                           (long long)s);
+                   (long long)s);
   beck_log("client", BECK_LOG_INFO, "partition %s-%d: cut %lld records of an unfinished commit", p->topic->name, p->id,
            (long long)(end - s));
   *out = beck_plog_end_offset(p->log);

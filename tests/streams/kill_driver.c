@@ -107,14 +107,13 @@ static beck_topology_t *topology(void) {
   beck_stream_t *in = beck_topology_stream(t, "events", TOPIC, NULL);
   beck_agg_opts_t sq = {.store = {.kind = BECK_STORE_SQLITE}};
   beck_window_spec_t w1 = {.kind = BECK_WINDOW_TUMBLING, .size_ms = 10000, .grace_ms = 2000, .emit = BECK_EMIT_FINAL};
-  beck_stream_t *uc = beck_stream_count(beck_stream_window(beck_stream_group_by_key(in, "by-user"), "w-user", &w1),
-                                        "user-count", &sq);
+  beck_stream_t *uc =
+      beck_stream_count(beck_stream_window(beck_stream_group_by_key(in, "by-user"), "w-user", &w1), "user-count", &sq);
   beck_stream_to(beck_stream_to_stream(uc, "user-count-s"), "user-counts-out", "user-counts", NULL);
   beck_window_spec_t w2 = {
       .kind = BECK_WINDOW_TUMBLING, .size_ms = 10000, .grace_ms = 10LL * 86400 * 1000, .emit = BECK_EMIT_FINAL};
-  beck_stream_t *rs = beck_stream_sum(beck_stream_window(beck_stream_group_by(in, "by-region", region_of, NULL),
-                                                         "w-region", &w2),
-                                      "region-sum", NULL);
+  beck_stream_t *rs = beck_stream_sum(
+      beck_stream_window(beck_stream_group_by(in, "by-region", region_of, NULL), "w-region", &w2), "region-sum", NULL);
   beck_stream_to(beck_stream_to_stream(rs, "region-sum-s"), "region-sums-out", "region-sums", NULL);
   const beck_error_t *te = beck_topology_error(t);
   if (te->code != BECK_ERR_OK)
@@ -158,15 +157,27 @@ static int cmd_run(const char *data, const char *state, beck_guarantee_t g, int 
      * repartition topic are committed up to their ends */
     if (beck_streams_start(s, &e))
       die("start", &e);
-    for (int64_t last = done;;) {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int64_t last = done, last_r = -1;;) {
       progress(c, TOPIC, &done, &total);
       progress(c, "kill-region-sum-repartition", &rdone, &rtotal);
       if (done != last)
         printf("progress %" PRId64 "\n", done);
       fflush(stdout);
-      last = done;
       if (done == total && rdone == rtotal)
         break;
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if (done != last || rdone != last_r)
+        t0 = now;
+      else if (now.tv_sec - t0.tv_sec > 60) { /* a failed task stops its thread: say why */
+        if (beck_streams_stop(s, &e))
+          die("run", &e);
+        die("no progress for a minute", NULL);
+      }
+      last = done;
+      last_r = rdone;
       struct timespec ts = {0, 5 * 1000000L};
       nanosleep(&ts, NULL);
     }
@@ -192,8 +203,7 @@ static int dump_cb(void *arg, const char *topic, int32_t partition, const beck_r
   printf("%d ", (int)partition);
   for (int32_t i = 0; i < r->key.len; i++)
     printf("%02x", r->key.ptr[i]);
-  printf(" %.*s %" PRId64 "\n", (int)(r->value.len < 0 ? 0 : r->value.len), (const char *)r->value.ptr,
-         r->timestamp);
+  printf(" %.*s %" PRId64 "\n", (int)(r->value.len < 0 ? 0 : r->value.len), (const char *)r->value.ptr, r->timestamp);
   return 0;
 }
 

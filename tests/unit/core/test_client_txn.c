@@ -286,8 +286,7 @@ static void plain_records_after_an_unfinished_commit_are_kept(void **state) {
   beck_batch_builder_free(&b);
   beck_topics_close(ts);
   f->c = open_client(f->dir); /* logs an error: exactly-once does not hold there */
-  assert_string_equal(visible(f->c, "out"),
-                      "out-0@0 a=1\nout-0@1 c=3\nout-0@2 u=7\nout-0@3 z=broker\nout-1@0 b=2\n");
+  assert_string_equal(visible(f->c, "out"), "out-0@0 a=1\nout-0@1 c=3\nout-0@2 u=7\nout-0@3 z=broker\nout-1@0 b=2\n");
 }
 
 /* ---- concurrency --------------------------------------------------------------- */

@@ -68,10 +68,9 @@ static beck_topology_t *topology(void) {
   beck_agg_opts_t sq = {.store = {.kind = BECK_STORE_SQLITE}};
   beck_stream_to(beck_stream_to_stream(beck_stream_count(beck_stream_group_by_key(in, "g"), "counts", &sq), "c1"),
                  "out1", "counts", NULL);
-  beck_stream_to(beck_stream_to_stream(beck_stream_count(beck_stream_group_by(in, "d", last_digit, NULL), "digits",
-                                                         NULL),
-                                       "c2"),
-                 "out2", "digits", NULL);
+  beck_stream_to(
+      beck_stream_to_stream(beck_stream_count(beck_stream_group_by(in, "d", last_digit, NULL), "digits", NULL), "c2"),
+      "out2", "digits", NULL);
   return t;
 }
 
