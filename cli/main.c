@@ -14,8 +14,12 @@ int cmd_group(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 int cmd_connector(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_pipeline(int argc, char **argv);
 
 static const beck_cli_command_t commands[] = {
+    {"run", "run a YAML pipeline: sources, streams, sinks (no server needed)", cmd_run},
+    {"pipeline", "validate a pipeline file, run its tests, describe its topology", cmd_pipeline},
     {"broker", "run a Kafka-protocol broker", cmd_broker},
     {"topic", "create, list, describe, alter and delete topics", cmd_topic},
     {"produce", "send records to a topic, one per input line", cmd_produce},

@@ -294,6 +294,15 @@ void beck_streams_destroy(beck_streams_t *s) {
   beck_free(s);
 }
 
+bool beck_streams_failed(beck_streams_t *s, beck_error_t *e) {
+  pthread_mutex_lock(&s->mu);
+  bool failed = s->err.code != BECK_ERR_OK;
+  if (failed && e != NULL)
+    *e = s->err;
+  pthread_mutex_unlock(&s->mu);
+  return failed;
+}
+
 int64_t beck_streams_metric(beck_streams_t *s, const char *node, const char *metric) {
   return beck__tasks_metric(s->topo, s->tasks, s->ntasks, node, metric);
 }

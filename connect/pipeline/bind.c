@@ -255,6 +255,10 @@ beck_expr_t *beck__pl_compile_raw(loader_t *ld, const ynode_t *v, expr_ctx_t ctx
     o.agg_roots = BECK_ROOT_RECORD;
     break;
   case EXPR_JOIN: o.roots = BECK_ROOT_LEFT | BECK_ROOT_RIGHT | BECK_ROOT_KEY | BECK_ROOT_TIMESTAMP; break;
+  case EXPR_TIME:
+    o.want = BECK_TYPE_NUMBER | BECK_TYPE_STRING;
+    o.what = what;
+    break;
   case EXPR_ANY: break;
   }
   beck_expr_t *x;

@@ -337,6 +337,32 @@ bool beck__pl_check_option_value(loader_t *ld, const beck_connector_option_t *op
   return true;
 }
 
+bool beck_pipeline_connector_lookup(const beck_pipeline_connectors_t *cs, const char *name,
+                                    beck_connector_kind_t kind, beck_pipeline_connector_t *out, char *full,
+                                    size_t cap) {
+  beck_pipeline_connector_t c;
+  memset(out, 0, sizeof *out);
+  memset(&c, 0, sizeof c);
+  bool exact = cs->lookup(cs->ud, name, &c);
+  if (exact && c.kind == kind) {
+    *out = c;
+    snprintf(full, cap, "%s", name);
+    return true;
+  }
+  char alt[256];
+  int w = snprintf(alt, sizeof alt, "%s-%s", name, kind == BECK_CONNECTOR_SOURCE ? "source" : "sink");
+  beck_pipeline_connector_t c2;
+  memset(&c2, 0, sizeof c2);
+  if (w > 0 && (size_t)w < sizeof alt && cs->lookup(cs->ud, alt, &c2) && c2.kind == kind) {
+    *out = c2;
+    snprintf(full, cap, "%s", alt);
+    return true;
+  }
+  if (exact)
+    *out = c; /* a connector of the other kind */
+  return false;
+}
+
 static void check_connector(loader_t *ld, const ynode_t *item, const char *section, const char *name,
                             const char *connector, beck_connector_kind_t want, const beck_pipeline_option_t *config,
                             size_t nconfig) {
@@ -349,14 +375,32 @@ static void check_connector(loader_t *ld, const ynode_t *item, const char *secti
            want == BECK_CONNECTOR_SOURCE ? "source" : "sink", name);
   beck_pipeline_connector_t c;
   memset(&c, 0, sizeof c);
-  if (!cs->lookup(cs->ud, connector, &c)) {
-    const char *names[256];
-    size_t n = 0;
-    for (size_t i = 0; cs->name_at != NULL && n < 256; i++) {
+  char full[256];
+  if (beck_pipeline_connector_lookup(cs, connector, want, &c, full, sizeof full)) {
+    /* found */
+  } else if (c.kind != 0) {
+    beck__pl_error_at(ld, cnode, "connector '%.100s' is a %s; expected a %s connector under '%s:'", connector,
+                      c.kind == BECK_CONNECTOR_SOURCE ? "source" : "sink",
+                      want == BECK_CONNECTOR_SOURCE ? "source" : "sink", section);
+    return;
+  } else {
+    /* candidates: every connector of the kind wanted, by its full name and
+     * by the short name the pipeline may use (file-source: file) */
+    const char *names[512];
+    char shorts[256][128];
+    size_t n = 0, nshort = 0;
+    const char *suffix = want == BECK_CONNECTOR_SOURCE ? "-source" : "-sink";
+    for (size_t i = 0; cs->name_at != NULL && n + 2 <= 512; i++) {
       const char *nm = cs->name_at(cs->ud, i);
       if (nm == NULL)
         break;
       names[n++] = nm;
+      size_t l = strlen(nm), sl = strlen(suffix);
+      if (l > sl && l - sl < sizeof shorts[0] && strcmp(nm + l - sl, suffix) == 0 && nshort < 256) {
+        memcpy(shorts[nshort], nm, l - sl);
+        shorts[nshort][l - sl] = '\0';
+        names[n++] = shorts[nshort++];
+      }
     }
     const char *s = beck_did_you_mean(connector, strlen(connector), names, n);
     if (s != NULL)
@@ -365,12 +409,6 @@ static void check_connector(loader_t *ld, const ynode_t *item, const char *secti
       beck__pl_error_at(ld, cnode, "unknown connector '%.100s'; expected an installed connector (see beck connector "
                                    "list)",
                         connector);
-    return;
-  }
-  if (c.kind != want) {
-    beck__pl_error_at(ld, cnode, "connector '%.100s' is a %s; expected a %s connector under '%s:'", connector,
-                      c.kind == BECK_CONNECTOR_SOURCE ? "source" : "sink",
-                      want == BECK_CONNECTOR_SOURCE ? "source" : "sink", section);
     return;
   }
   static const char *const reserved[] = {"name", "connector", "topic", "topics"};

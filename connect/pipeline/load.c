@@ -245,6 +245,11 @@ bool beck__pl_bind_streams(loader_t *ld, const field_def_t *f, const ynode_t *v,
   return true;
 }
 
+bool beck__pl_bind_run(loader_t *ld, const field_def_t *f, const ynode_t *v, void *dst, const char *subject) {
+  beck_pipeline_t *p = dst;
+  return beck__pl_bind(ld, &beck__pl_sec_run, v, &p->run, NULL, "'run'");
+}
+
 /* ---- lifetime ---- */
 
 void beck_pipeline_free(beck_pipeline_t *p) {

@@ -201,6 +201,9 @@ typedef struct beck_pipeline_stream {
   size_t nsteps;
   const char *to; /* NULL when a branch routes every record or a table step ends it */
   beck_pipeline_pos_t pos;
+  /* Event time of each record read (ms since the epoch, or RFC 3339 text);
+   * NULL, or a null result: the record's own timestamp. */
+  beck_expr_t *timestamp;
 } beck_pipeline_stream_t;
 
 /* ---- tests -------------------------------------------------------------- */
@@ -253,6 +256,15 @@ typedef struct beck_pipeline_test {
 
 typedef struct beck_pipeline_priv beck_pipeline_priv_t;
 
+/* `run:` - when `beck run` stops by itself (its flags override these). */
+typedef struct beck_pipeline_run_opts {
+  /* The input is finite: when no topic of the pipeline has grown for this
+   * long, open windows are closed, sinks drain and the run ends. 0: never. */
+  int64_t stop_when_idle_ms;
+  /* A clean stop (like Ctrl-C) after this long. 0: never. */
+  int64_t stop_after_ms;
+} beck_pipeline_run_opts_t;
+
 typedef struct beck_pipeline {
   const char *name;
   const char *description; /* NULL when none */
@@ -270,6 +282,7 @@ typedef struct beck_pipeline {
   beck_pipeline_test_t *tests;
   size_t ntests;
   beck_pipeline_priv_t *priv;
+  beck_pipeline_run_opts_t run;
 } beck_pipeline_t;
 
 /* ---- connectors (plugged in by the Connect worker) ------------------------ */
@@ -299,6 +312,17 @@ typedef struct beck_pipeline_connectors {
    * be NULL. */
   const char *(*name_at)(void *ud, size_t i);
 } beck_pipeline_connectors_t;
+
+/* Finds the connector that a pipeline's `connector: NAME` means under
+ * sources (kind SOURCE) or sinks (SINK): NAME itself when it is a connector
+ * of that kind, else NAME-source or NAME-sink (so `file` under sources is
+ * the plugin connector file-source). On success fills *out, writes the
+ * plugin connector's name into full (cap bytes) and returns true. When
+ * neither exists returns false (*out may then describe NAME as a connector
+ * of the other kind, for the message). */
+bool beck_pipeline_connector_lookup(const beck_pipeline_connectors_t *cs, const char *name,
+                                    beck_connector_kind_t kind, beck_pipeline_connector_t *out, char *full,
+                                    size_t cap);
 
 /* ---- loading ------------------------------------------------------------ */
 

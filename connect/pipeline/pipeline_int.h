@@ -189,6 +189,7 @@ typedef enum expr_ctx {
   EXPR_ARRAY,      /* an array over the record (flat_map) */
   EXPR_AGGREGATE,  /* aggregate calls; key and window outside them */
   EXPR_JOIN,       /* left, right, key, timestamp */
+  EXPR_TIME,       /* a number (ms) or a string (RFC 3339) over the record: a stream's event time */
 } expr_ctx_t;
 
 typedef struct field_def field_def_t;
@@ -243,7 +244,7 @@ const char *beck__pl_suggest_field(const section_def_t *sec, const char *key);
 extern const section_def_t beck__pl_sec_pipeline, beck__pl_sec_topic, beck__pl_sec_source, beck__pl_sec_sink,
     beck__pl_sec_table, beck__pl_sec_stream, beck__pl_sec_window, beck__pl_sec_join, beck__pl_sec_dedupe,
     beck__pl_sec_branch, beck__pl_sec_test, beck__pl_sec_test_record, beck__pl_sec_expect_record,
-    beck__pl_sec_window_bounds;
+    beck__pl_sec_window_bounds, beck__pl_sec_run;
 
 /* What the window and join tables bind into before steps.c turns them into
  * beck_pipeline_window_t / beck_pipeline_join_t (-1: not written). */
@@ -281,6 +282,7 @@ bool beck__pl_bind_test_inputs(loader_t *ld, const field_def_t *f, const ynode_t
                                const char *subject);
 bool beck__pl_bind_test_expect(loader_t *ld, const field_def_t *f, const ynode_t *v, void *dst,
                                const char *subject);
+bool beck__pl_bind_run(loader_t *ld, const field_def_t *f, const ynode_t *v, void *dst, const char *subject);
 bool beck__pl_bind_window_bounds(loader_t *ld, const field_def_t *f, const ynode_t *v, void *dst,
                                  const char *subject);
 /* check.c */

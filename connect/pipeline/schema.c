@@ -62,12 +62,37 @@ static const field_def_t pipeline_fields[] = {
      .bind = beck__pl_bind_tests,
      .type_doc = "list of tests",
      .doc = "Input records and the exact output expected, run by `beck pipeline test`."},
+    {.name = "run",
+     .type = FT_CUSTOM,
+     .bind = beck__pl_bind_run,
+     .type_doc = "mapping (see run)",
+     .doc = "When `beck run` stops by itself; by default it runs until Ctrl-C."},
 };
 SECTION(beck__pl_sec_pipeline, "(top level)", "The file",
         "A pipeline file is one YAML mapping with these keys. Only `pipeline` is required; a useful file has "
         "sources or topics, streams and sinks. Top-level keys that start with `x-` are ignored: a place for YAML "
         "anchors (`x-defaults: &defaults ...`).",
         pipeline_fields);
+
+static const field_def_t run_fields[] = {
+    {.name = "stop_when_idle",
+     .type = FT_DURATION,
+     .offset = offsetof(beck_pipeline_run_opts_t, stop_when_idle_ms),
+     .min = 1,
+     .max = INT64_MAX,
+     .doc = "For finite input: once no topic of the pipeline has grown for this long, the input counts as ended: "
+            "open windows close and emit, sinks drain, and the run stops."},
+    {.name = "stop_after",
+     .type = FT_DURATION,
+     .offset = offsetof(beck_pipeline_run_opts_t, stop_after_ms),
+     .min = 1,
+     .max = INT64_MAX,
+     .doc = "Stop cleanly after this long, as Ctrl-C does (open windows stay open for the next run)."},
+};
+SECTION(beck__pl_sec_run, "run", "run",
+        "How `beck run` ends when nobody presses Ctrl-C. The flags `--stop-when-idle` and `--stop-after` override "
+        "these.",
+        run_fields);
 
 /* ---- topics, sources, sinks, tables ---- */
 
@@ -183,6 +208,13 @@ static const field_def_t stream_fields[] = {
      .count_offset = offsetof(beck_pipeline_stream_t, nfrom),
      .required = true,
      .doc = "The topic (or topics, merged) the stream reads."},
+    {.name = "timestamp",
+     .type = FT_EXPR,
+     .offset = offsetof(beck_pipeline_stream_t, timestamp),
+     .expr = EXPR_TIME,
+     .type_doc = "an expression (a number of ms or RFC 3339 text)",
+     .doc = "Event time of each record read, from its contents (e.g. `value.ts` or `parse_time(value.time)`): what "
+            "windows, joins and dedupe go by. Default, and when it gives null: the record's timestamp."},
     {.name = "steps",
      .type = FT_CUSTOM,
      .bind = beck__pl_bind_steps,
@@ -468,7 +500,7 @@ static beck_err_t write_section(beck_buf_t *out, const section_def_t *s) {
 beck_err_t beck_pipeline_write_reference(beck_buf_t *out) {
   const section_def_t *secs[] = {
       &beck__pl_sec_pipeline, &beck__pl_sec_topic, &beck__pl_sec_source,  &beck__pl_sec_sink,
-      &beck__pl_sec_table,    &beck__pl_sec_stream,
+      &beck__pl_sec_table,    &beck__pl_sec_stream,   &beck__pl_sec_run,
   };
   beck_err_t rc = BECK_ERR_OK;
   for (size_t i = 0; i < ARRAY_SIZE(secs) && rc == 0; i++)

@@ -19,6 +19,12 @@
  *            --generate-only`), the timestamp its dateTime, the key null.
  *            Without the define the value is refused at create.
  *
+ * Event time: by default each record's timestamp is the time it is made.
+ * With timestamp.start, record n gets start + n * timestamp.step instead
+ * (and the random generator's "ts" field says the same), so windows over a
+ * generated stream give the same results however fast it runs. (Nexmark
+ * events keep their own dateTime.)
+ *
  * Rate limiting: a token bucket at `rate` records/s (0: as fast as the
  * worker takes them) with a burst of one poll's worth; waits use
  * host->sleep_ms so stop and pause are prompt.
@@ -61,6 +67,8 @@ struct dg {
   const dg_generator_t *gen;
   uint64_t seed, next, count, keys;
   double rate;
+  int64_t ts_start; /* -1: the wall clock */
+  int64_t ts_step;
   int64_t t0;
   uint64_t since_t0;
   int64_t idle_ms;
@@ -77,6 +85,43 @@ static uint64_t splitmix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+/* Event time of record n. */
+static int64_t record_time(const dg_t *s, uint64_t n) {
+  return s->ts_start >= 0 ? s->ts_start + (int64_t)n * s->ts_step : s->host->wall_ms(s->ctx);
+}
+
+/* "2024-01-01T00:00:00Z" (optionally with .fff) or ms since the epoch. -1 if neither. */
+static int64_t parse_start(const char *v) {
+  char *end;
+  long long ms = strtoll(v, &end, 10);
+  if (*v != '\0' && *end == '\0')
+    return ms >= 0 ? ms : -1;
+  int y, mo, d, h, mi, sec, used = 0;
+  if (sscanf(v, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6 || y < 1970 || mo < 1 ||
+      mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+    return -1;
+  const char *p = v + used;
+  int64_t frac = 0;
+  if (*p == '.') {
+    int digits = 0;
+    for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+      if (digits < 3)
+        frac = frac * 10 + (*p - '0');
+    for (; digits < 3; digits++)
+      frac *= 10;
+  }
+  if (strcmp(p, "Z") != 0 && strcmp(p, "z") != 0)
+    return -1;
+  /* days from the civil date (Howard Hinnant's algorithm) */
+  int yy = mo <= 2 ? y - 1 : y;
+  int era = yy / 400;
+  int yoe = yy - era * 400;
+  int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  int64_t days = (int64_t)era * 146097 + doe - 719468;
+  return ((days * 24 + h) * 60 + mi) * 60000 + (int64_t)sec * 1000 + frac;
+}
+
 static int make_counter(const dg_t *s, uint64_t n, dg_rec_t *r) {
   r->klen = snprintf(r->key, sizeof r->key, "%llu", (unsigned long long)n);
   r->vlen = snprintf(r->val, sizeof r->val, "%llu", (unsigned long long)n);
@@ -88,7 +133,7 @@ static int make_random(const dg_t *s, uint64_t n, dg_rec_t *r) {
   uint64_t r1 = splitmix64(s->seed ^ (n * 0x2545f4914f6cdd1dull));
   uint64_t r2 = splitmix64(r1);
   uint64_t user = r1 % s->keys;
-  int64_t ts = s->host->wall_ms(s->ctx);
+  int64_t ts = record_time(s, n);
   r->klen = snprintf(r->key, sizeof r->key, "user-%llu", (unsigned long long)user);
   r->vlen = snprintf(r->val, sizeof r->val,
                      "{\"id\":%llu,\"user\":\"user-%llu\",\"amount\":%llu.%02llu,\"status\":\"%s\",\"ts\":%lld}",
@@ -140,6 +185,16 @@ static const beck_connector_option_t dg_options[] = {
      .max = 9.2e18,
      .description = "Records in total, then idle; 0: unlimited."},
     {.name = "seed", .type = BECK_CONNECTOR_OPT_INT, .default_value = "42", .description = "Random seed."},
+    {.name = "timestamp.start",
+     .type = BECK_CONNECTOR_OPT_STRING,
+     .description = "Event time of record 0, RFC 3339 UTC (2024-01-01T00:00:00Z) or ms since the epoch; record n "
+                    "then gets start + n * timestamp.step. Unset: the time each record is made."},
+    {.name = "timestamp.step",
+     .type = BECK_CONNECTOR_OPT_DURATION,
+     .default_value = "1s",
+     .min = 0,
+     .max = 8.64e10,
+     .description = "Event time between consecutive records, with timestamp.start."},
     {.name = "keys.cardinality",
      .type = BECK_CONNECTOR_OPT_INT,
      .default_value = "1000",
@@ -178,6 +233,13 @@ static int dg_create(const beck_connector_host_t *host, beck_connector_ctx_t *ct
   s->count = (uint64_t)host->config_int(ctx, "count");
   s->seed = (uint64_t)host->config_int(ctx, "seed");
   s->keys = (uint64_t)host->config_int(ctx, "keys.cardinality");
+  const char *start = host->config_string(ctx, "timestamp.start");
+  s->ts_start = -1;
+  s->ts_step = host->config_int(ctx, "timestamp.step");
+  if (start != NULL && (s->ts_start = parse_start(start)) < 0) {
+    host->set_error(ctx, "timestamp.start '%s' is not an RFC 3339 UTC time (2024-01-01T00:00:00Z) or ms", start);
+    return BECK_CONNECTOR_FATAL;
+  }
 #ifdef BECK_DATAGEN_NEXMARK
   beck_nexmark_config_init(&s->nexmark);
   s->nexmark.seed = s->seed;
@@ -231,7 +293,7 @@ static int dg_poll(void *self, beck_source_batch_t *batch) {
     r.key_len = rec->klen;
     r.value = rec->vlen >= 0 ? rec->val : NULL;
     r.value_len = rec->vlen;
-    r.timestamp = rec->ts;
+    r.timestamp = rec->ts >= 0 ? rec->ts : s->ts_start >= 0 ? record_time(s, s->next) : -1;
     r.source_partition = "datagen";
     snprintf(off, sizeof off, "%llu", (unsigned long long)(s->next + 1));
     r.source_offset = off;

@@ -443,6 +443,9 @@ BECK_STREAMS_API beck_err_t beck_streams_start(beck_streams_t *s, beck_error_t *
 /* Stops the threads; each commits its tasks first. Returns the first task
  * failure, if any (the runtime then stopped by itself). */
 BECK_STREAMS_API beck_err_t beck_streams_stop(beck_streams_t *s, beck_error_t *e);
+/* True when a task has failed (the started runtime then stops by itself);
+ * *e, when not NULL, gets the first failure. Safe from any thread. */
+BECK_STREAMS_API bool beck_streams_failed(beck_streams_t *s, beck_error_t *e);
 /* Closes the tasks without committing (stop first for a clean shutdown).
  * NULL is ok. */
 BECK_STREAMS_API void beck_streams_destroy(beck_streams_t *s);

@@ -448,7 +448,7 @@ static void unknown_keys_and_steps_suggest_the_right_name(void **state) {
   expect_problems(load_fixture("unknown_key.yaml"),
                   "4:5: unknown key 'conector' in source 'clicks' (did you mean 'connector'?)\n"
                   "9:9: unknown step 'windw' (did you mean 'window'?)\n"
-                  "11:5: unknown key 'partitons' in stream 1; expected name, from, steps or to");
+                  "11:5: unknown key 'partitons' in stream 1; expected name, from, timestamp, steps or to");
   expect_problems(load_text("pipline: p\n"), "1:1: unknown key 'pipline' in the pipeline (did you mean "
                                              "'pipeline'?)");
   expect_problems(load_text("pipeline: p\ntopics: {a: {}}\nstreams:\n  - from: a\n    to: b\n    steps:\n"
