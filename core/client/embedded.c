@@ -34,7 +34,7 @@
  *
  * Housekeeping (one thread, like the broker's tick): syncs logs under
  * fsync.policy=interval when due, and every five minutes enforces retention
- * and compacts compacted topics (under txn_mu, so compaction never sees
+ * and compacts compacted topics (both under txn_mu, so they never see
  * records of a transaction commit in flight).
  */
 #include "client/embedded_int.h"
@@ -570,22 +570,24 @@ static void *housekeeping(void *arg) {
         beck_log("client", BECK_LOG_ERROR, "partition %s-%d: %s", p->topic->name, p->id, e.msg);
       if (!retention_due)
         continue;
+      /* never over the records of a commit in flight: retention could
+       * delete a segment holding some, and compaction keeps the latest
+       * value per key, which could be one a failed commit cuts. txn_mu
+       * also keeps the partition from being enlisted meanwhile. */
+      pthread_mutex_lock(&ec->txn_mu);
       int32_t deleted = 0;
       if (items[i].delete_ && beck_plog_enforce_retention(p->log, wall, &deleted, &e) != BECK_ERR_OK)
         beck_log("client", BECK_LOG_WARN, "partition %s-%d: retention: %s", p->topic->name, p->id, e.msg);
-      if (!items[i].compact)
-        continue;
-      /* never over the records of a commit in flight: compaction keeps the
-       * latest value per key, which could be one a failed commit cuts.
-       * txn_mu also keeps the partition from being enlisted meanwhile. */
-      pthread_mutex_lock(&ec->txn_mu);
       bool enlisted = beck__emb_stable(p->user) != BECK__EMB_NOT_TXN;
       beck_plog_compact_stats_t st;
-      if (enlisted && ec->txn_broken)
+      if (!items[i].compact) {
+        /* nothing to compact */
+      } else if (enlisted && ec->txn_broken) {
         beck_log("client", BECK_LOG_WARN, "partition %s-%d: not compacted: %s", p->topic->name, p->id,
                  ec->txn_error.msg);
-      else if (beck_plog_compact(p->log, wall, &st, &e) != BECK_ERR_OK)
+      } else if (beck_plog_compact(p->log, wall, &st, &e) != BECK_ERR_OK) {
         beck_log("client", BECK_LOG_WARN, "partition %s-%d: compaction: %s", p->topic->name, p->id, e.msg);
+      }
       pthread_mutex_unlock(&ec->txn_mu);
     }
   }

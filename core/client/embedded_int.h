@@ -9,9 +9,9 @@
  * ("enlisted"); fetch and watermarks never show records at or above it.
  *
  * Lock order (a thread holding one may only take those below it):
- *   txn_mu     one transaction commit at a time (txn.c), and compaction
- *              (housekeeping), which also keeps partitions from being
- *              enlisted while it runs
+ *   txn_mu     one transaction commit at a time (txn.c), and retention
+ *              and compaction (housekeeping), which also keeps
+ *              partitions from being enlisted while they run
  *   part.wmu   plain appends to a partition vs. its enlisting
  *   reg_mu     the registry and the metadata store
  *   part.mu    fetchers waiting for the high watermark

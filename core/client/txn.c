@@ -44,8 +44,9 @@
  *                   A log shorter than S (a power loss under fsync.policy
  *                   interval or never) moves S down to the end.
  *
- * Compaction runs under txn_mu (embedded.c), so it never decides "latest
- * value per key" from records a commit may cut.
+ * Retention and compaction run under txn_mu (embedded.c), so they never
+ * delete a segment holding records of a commit in flight, nor decide
+ * "latest value per key" from records a commit may cut.
  *
  * A transaction object buffers built batches per partition (reused across
  * commits, so a warm transaction allocates nothing per commit) and the
@@ -609,10 +610,15 @@ static beck_err_t recover_partition(beck_partition_t *p, int64_t s, int64_t *out
   }
   if (end == s)
     return BECK_ERR_OK;
+  if (s < start) {
+    beck_log("client", BECK_LOG_ERROR,
+             "partition %s-%d: the log now starts at %lld, after its last commit (%lld); keeping records up to %lld",
+             p->topic->name, p->id, (long long)start, (long long)s, (long long)end - 1);
+    *out = end;
+    return BECK_ERR_OK;
+  }
   bool txn_only = false;
-  beck_err_t err = BECK_ERR_OK;
-  if (s >= start)
-    err = tail_is_transactional(p->log, s, end, &txn_only, e);
+  beck_err_t err = tail_is_transactional(p->log, s, end, &txn_only, e);
   if (err)
     return wrapped(err, e, "partition %s-%d: reading records after the last commit", p->topic->name, p->id);
   if (!txn_only) {
