@@ -161,6 +161,41 @@ static void records_and_offsets_are_invisible_until_commit(void **state) {
   assert_string_equal(visible(f->c, "out"), "out-0@0 a=1\nout-0@1 c=3\nout-1@0 b=2\nout-1@1 d=4\n");
 }
 
+static int count_only(void *arg, const char *topic, int32_t partition, const beck_record_t *r) {
+  (*(int64_t *)arg)++;
+  return 0;
+}
+
+/* Inside a commit (from the test hook): what a reader sees at each stage. */
+static beck_client_t *g_reader;
+static int64_t g_high_at[4], g_fetched_at[4];
+
+static void peek_hook(int stage) {
+  g_high_at[stage] = high(g_reader, "out", 0);
+  int64_t n = 0, off = 0;
+  OK(beck_client_fetch(g_reader, "out", 0, 0, 1 << 20, 0, count_only, &n, &off, E));
+  g_fetched_at[stage] = n;
+}
+
+static void records_stay_hidden_while_the_commit_runs(void **state) {
+  fx_t *f = *state;
+  commit_first(f->c); /* out-0 holds 2 committed records */
+  beck_client_txn_t *tx;
+  OK(beck_client_txn_new(f->c, &tx, E));
+  beck_client_record_t r[] = {rec(0, "x", "1"), rec(0, "y", "2")};
+  OK(beck_client_txn_produce(tx, "out", r, 2, NULL, E));
+  g_reader = f->c;
+  beck__emb_txn_test_hook = peek_hook;
+  OK(beck_client_txn_commit(tx, E));
+  beck__emb_txn_test_hook = NULL;
+  for (int stage = 1; stage <= 3; stage++) { /* appended, durable, committed in the store */
+    assert_int_equal(g_high_at[stage], 2);
+    assert_int_equal(g_fetched_at[stage], 2);
+  }
+  assert_int_equal(high(f->c, "out", 0), 4);
+  beck_client_txn_destroy(tx);
+}
+
 static void abort_and_destroy_drop_everything(void **state) {
   fx_t *f = *state;
   beck_client_txn_t *tx;
@@ -358,6 +393,42 @@ static void concurrent_commits_and_plain_produces_all_land_once(void **state) {
       assert_int_equal(t.txn[id][i], 2);
 }
 
+/* Each commit writes 3 records to out-0; a reader polling meanwhile must
+ * only ever see whole commits. */
+static void *triple_worker(void *arg) {
+  worker_t *w = arg;
+  beck_client_txn_t *tx;
+  OK(beck_client_txn_new(w->c, &tx, E));
+  for (int i = 0; i < w->rounds; i++) {
+    beck_client_record_t r[] = {rec(0, "a", "1"), rec(0, "b", "2"), rec(0, "c", "3")};
+    OK(beck_client_txn_produce(tx, "out", r, 3, NULL, E));
+    OK(beck_client_txn_commit(tx, E));
+  }
+  beck_client_txn_destroy(tx);
+  return NULL;
+}
+
+static void readers_never_see_part_of_a_commit(void **state) {
+  fx_t *f = *state;
+  worker_t w[2] = {{f->c, 0, 300}, {f->c, 1, 300}};
+  pthread_t th[2];
+  for (int i = 0; i < 2; i++)
+    pthread_create(&th[i], NULL, triple_worker, &w[i]);
+  int64_t off = 0, seen = 0, polls = 0;
+  while (off < 2 * 300 * 3) {
+    int64_t h = high(f->c, "out", 0);
+    assert_int_equal(h % 3, 0);
+    /* a long-polling fetch hands out whole commits only, too */
+    OK(beck_client_fetch(f->c, "out", 0, off, 1 << 20, 100, count_only, &seen, &off, E));
+    assert_int_equal(off % 3, 0);
+    assert_int_equal(seen, off);
+    polls++;
+  }
+  for (int i = 0; i < 2; i++)
+    pthread_join(th[i], NULL);
+  assert_true(polls > 1);
+}
+
 static void remote_clients_have_no_transactions(void **state) {
   (void)state;
   beck_client_t *c = NULL;
@@ -373,12 +444,14 @@ static void remote_clients_have_no_transactions(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(records_and_offsets_are_invisible_until_commit, setup, teardown),
+      cmocka_unit_test_setup_teardown(records_stay_hidden_while_the_commit_runs, setup, teardown),
       cmocka_unit_test_setup_teardown(abort_and_destroy_drop_everything, setup, teardown),
       cmocka_unit_test_setup_teardown(plain_produce_to_an_enlisted_partition_commits_at_once, setup, teardown),
       cmocka_unit_test_setup_teardown(crash_before_the_commit_point_cuts_the_records, setup, teardown),
       cmocka_unit_test_setup_teardown(crash_after_the_commit_point_keeps_the_commit, setup, teardown),
       cmocka_unit_test_setup_teardown(plain_records_after_an_unfinished_commit_are_kept, setup, teardown),
       cmocka_unit_test_setup_teardown(concurrent_commits_and_plain_produces_all_land_once, setup, teardown),
+      cmocka_unit_test_setup_teardown(readers_never_see_part_of_a_commit, setup, teardown),
       cmocka_unit_test(remote_clients_have_no_transactions),
   };
   return cmocka_run_group_tests_name("client_txn", tests, NULL, NULL);
