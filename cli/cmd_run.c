@@ -73,8 +73,9 @@ static void run_usage(FILE *out) {
           "  --listen HOST:PORT     also serve the pipeline's topics to Kafka clients on HOST:PORT\n"
           "                         (an in-process broker over --data-dir)\n"
           "  --stop-when-idle D     end the input when nothing has moved for D (e.g. 2s): close\n"
-          "                         open windows, let the sinks drain, stop (run.stop_when_idle)\n"
-          "  --stop-after D         stop cleanly after D (e.g. 1m) (run.stop_after)\n"
+          "                         open windows, let the sinks drain, stop (run.stop_when_idle;\n"
+          "                         0: never, whatever the file says)\n"
+          "  --stop-after D         stop cleanly after D (e.g. 1m) (run.stop_after; 0: never)\n"
           "  --exactly-once         streams commit outputs, state and offsets atomically\n"
           "                         (embedded log only)\n"
           "  --threads N            stream task threads (default 2)\n"
@@ -462,11 +463,18 @@ static void display_close(display_t *d) {
 
 /* ---- the command ------------------------------------------------------------------- */
 
+/* A duration flag; 0 turns the file's setting off (stored as -1). */
 static int parse_duration_arg(const char *opt, const char *v, int64_t *ms) {
-  if (beck_parse_duration(v, strlen(v), ms) != 0 || *ms <= 0) {
-    fprintf(stderr, "beck run: %s '%s': expected a duration such as 2s, 30s or 5m\n", opt, v);
+  if (strcmp(v, "0") == 0) {
+    *ms = -1;
+    return 0;
+  }
+  if (beck_parse_duration(v, strlen(v), ms) != 0 || *ms < 0) {
+    fprintf(stderr, "beck run: %s '%s': expected a duration such as 2s, 30s or 5m (0: never)\n", opt, v);
     return -1;
   }
+  if (*ms == 0)
+    *ms = -1;
   return 0;
 }
 

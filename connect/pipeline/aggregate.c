@@ -19,7 +19,9 @@
  *             kept_ts (either side) is a repeat (emit 0); any other record
  *             is kept and replaces the state (emit 1). The process node
  *             after to_stream emits the kept record as it was read (key,
- *             value, timestamp; headers are not kept).
+ *             value, timestamp; headers are not kept). With `by`, a process
+ *             node before the re-keying keeps the original key in a header
+ *             (beck.dedupe.key) for the aggregator to store.
  *
  * Per record these parse and print the state (jansson): simple and exact,
  * not free. A binary accumulator format is where to go when it shows up in
@@ -191,6 +193,7 @@ beck_err_t beck__pl_agg_result(void *ud, beck_sctx_t *ctx, const beck_sbatch_t *
 /* ---- dedupe ------------------------------------------------------------------- */
 
 #define DD_HEAD (8 + 1 + 8)
+#define DD_KEY_HEADER "beck.dedupe.key"
 
 beck_err_t beck__pl_dedupe_by(void *ud, beck_sctx_t *ctx, const beck_srec_t *in, beck_nstr_t *out) {
   pl_step_rt_t *st = ud;
@@ -217,6 +220,35 @@ beck_err_t beck__pl_dedupe_by(void *ud, beck_sctx_t *ctx, const beck_srec_t *in,
   return rc;
 }
 
+beck_err_t beck__pl_dedupe_stash(void *ud, beck_sctx_t *ctx, const beck_sbatch_t *in) {
+  for (size_t i = 0; i < in->n; i++) {
+    beck_srec_t r = in->recs[i];
+    size_t n = (size_t)(r.nheaders > 0 ? r.nheaders : 0);
+    beck_record_header_t *h = beck_sctx_alloc(ctx, (n + 1) * sizeof *h);
+    if (h == NULL)
+      return BECK_ERR_NOMEM;
+    if (n)
+      memcpy(h, r.headers, n * sizeof *h);
+    h[n].key = beck_slice_cstr(DD_KEY_HEADER);
+    h[n].value = r.key;
+    r.headers = h;
+    r.nheaders = (int32_t)n + 1;
+    beck_err_t rc = beck_sctx_emit(ctx, &r);
+    if (rc != BECK_ERR_OK)
+      return rc;
+  }
+  return BECK_ERR_OK;
+}
+
+/* The key the record had before dedupe re-keyed it by `by`. */
+static beck_nstr_t original_key(const beck_srec_t *r) {
+  size_t nl = strlen(DD_KEY_HEADER);
+  for (int32_t k = r->nheaders - 1; k >= 0; k--)
+    if (r->headers[k].key.len == nl && memcmp(r->headers[k].key.ptr, DD_KEY_HEADER, nl) == 0)
+      return r->headers[k].value;
+  return r->key;
+}
+
 beck_err_t beck__pl_dedupe_init(void *ud, beck_sctx_t *ctx, beck_nstr_t key, beck_nstr_t *out) {
   *out = beck_nstr("", 0); /* nothing kept yet */
   return BECK_ERR_OK;
@@ -240,7 +272,8 @@ beck_err_t beck__pl_dedupe_add(void *ud, beck_sctx_t *ctx, const beck_srec_t *r,
       return BECK_ERR_OK;
     }
   }
-  size_t kl = r->key.len > 0 ? (size_t)r->key.len : 0, vl = r->value.len > 0 ? (size_t)r->value.len : 0;
+  beck_nstr_t key = original_key(r);
+  size_t kl = key.len > 0 ? (size_t)key.len : 0, vl = r->value.len > 0 ? (size_t)r->value.len : 0;
   size_t n = DD_HEAD + 4 + kl + 4 + vl;
   if (n > INT32_MAX)
     return beck_sctx_fail(ctx, BECK_ERR_TOOBIG, "%s: record too large to keep", st->where);
@@ -250,9 +283,9 @@ beck_err_t beck__pl_dedupe_add(void *ud, beck_sctx_t *ctx, const beck_srec_t *r,
   beck_store_be64(p, (uint64_t)r->timestamp);
   p[8] = 1;
   beck_store_be64(p + 9, (uint64_t)r->timestamp);
-  beck_store_be32(p + DD_HEAD, r->key.len < 0 ? 0xffffffffu : (uint32_t)kl);
+  beck_store_be32(p + DD_HEAD, key.len < 0 ? 0xffffffffu : (uint32_t)kl);
   if (kl)
-    memcpy(p + DD_HEAD + 4, r->key.ptr, kl);
+    memcpy(p + DD_HEAD + 4, key.ptr, kl);
   beck_store_be32(p + DD_HEAD + 4 + kl, r->value.len < 0 ? 0xffffffffu : (uint32_t)vl);
   if (vl)
     memcpy(p + DD_HEAD + 8 + kl, r->value.ptr, vl);

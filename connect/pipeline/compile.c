@@ -783,6 +783,8 @@ static beck_err_t build_stream(builder_t *b) {
     case BECK_STEP_DEDUPE: {
       int n = ++b->n_dedupe;
       const beck_pipeline_dedupe_t *dd = &st->u.dedupe;
+      if (dd->by != NULL)
+        cur = beck_stream_process(cur, nm(b, name, sizeof name, "dedupe-key", n), beck__pl_dedupe_stash, rt, true);
       beck_stream_t *g = dd->by != NULL
                              ? beck_stream_group_by(cur, nm(b, name, sizeof name, "dedupe-by", n), beck__pl_dedupe_by, rt)
                              : beck_stream_group_by_key(cur, nm(b, name, sizeof name, "dedupe-group", n));

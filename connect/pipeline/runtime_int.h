@@ -116,6 +116,7 @@ beck_err_t beck__pl_agg_result(void *ud, beck_sctx_t *ctx, const beck_sbatch_t *
 beck_err_t beck__pl_dedupe_init(void *ud, beck_sctx_t *ctx, beck_nstr_t key, beck_nstr_t *out);
 beck_err_t beck__pl_dedupe_add(void *ud, beck_sctx_t *ctx, const beck_srec_t *r, beck_nstr_t agg, beck_nstr_t *out);
 beck_err_t beck__pl_dedupe_emit(void *ud, beck_sctx_t *ctx, const beck_sbatch_t *in);
+beck_err_t beck__pl_dedupe_stash(void *ud, beck_sctx_t *ctx, const beck_sbatch_t *in);
 beck_err_t beck__pl_dedupe_by(void *ud, beck_sctx_t *ctx, const beck_srec_t *in, beck_nstr_t *out);
 
 /* Reports an expression's runtime error for the record being processed. */

@@ -311,7 +311,13 @@ static int rowmap_extract(const rowmap_t *m, const beck_sink_record_t *r, rowmap
       } else if (json_is_real(j)) {
         v->kind = ROWMAP_REAL;
         v->d = json_real_value(j);
-        v->len = (size_t)snprintf(v->num, sizeof v->num, "%.17g", v->d);
+        /* the shortest text that reads back as the same double: 99.9, not
+         * 99.900000000000006 (what a numeric column would keep) */
+        for (int prec = 15; prec <= 17; prec++) {
+          v->len = (size_t)snprintf(v->num, sizeof v->num, "%.*g", prec, v->d);
+          if (strtod(v->num, NULL) == v->d)
+            break;
+        }
         v->ptr = v->num;
       } else if (json_is_boolean(j)) {
         v->kind = ROWMAP_BOOL;
