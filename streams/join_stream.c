@@ -146,7 +146,7 @@ static int collect(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, siz
     sc->v = nv;
     sc->cap = nc;
   }
-  uint8_t *c = beck_arena_memdup(a, v + 1, vl > 1 ? vl - 1 : 1);
+  uint8_t *c = vl > 1 ? beck_arena_memdup(a, v + 1, vl - 1) : beck_arena_alloc(a, 1); /* empty value: no bytes */
   if (c == NULL)
     goto oom;
   sc->v[sc->n++] = (match_t){wk.a, wk.b, v[0], beck_nstr(c, (int32_t)vl - 1)};

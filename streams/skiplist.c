@@ -204,6 +204,8 @@ beck__sl_node_t *beck__sl_seek(const beck__sl_t *sl, const uint8_t *k, size_t kl
   return find_ge(sl, k, kl, NULL);
 }
 
+/* v may point into x's own value (an aggregation returning its state as
+ * it was): copy before freeing, and move rather than copy in place. */
 static beck_err_t set_value(beck__sl_node_t *x, const uint8_t *v, size_t vl, int64_t ts) {
   if (vl > UINT32_MAX)
     return BECK_ERR_TOOBIG;
@@ -211,12 +213,14 @@ static beck_err_t set_value(beck__sl_node_t *x, const uint8_t *v, size_t vl, int
     uint8_t *nv = beck_malloc(vl ? vl : 1);
     if (nv == NULL)
       return BECK_ERR_NOMEM;
+    if (vl)
+      memcpy(nv, v, vl);
     beck_free(x->val);
     x->val = nv;
     x->vcap = (uint32_t)(vl ? vl : 1);
+  } else if (vl) {
+    memmove(x->val, v, vl);
   }
-  if (vl)
-    memcpy(x->val, v, vl);
   x->vlen = (uint32_t)vl;
   x->ts = ts;
   return BECK_ERR_OK;

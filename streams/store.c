@@ -173,10 +173,12 @@ beck_err_t beck__store_put(beck__store_t *st, const uint8_t *k, size_t kl, const
                            beck_error_t *e) {
   if (kl > INT32_MAX || vl > INT32_MAX)
     return beck_error_set(e, BECK_ERR_TOOBIG, "store %s: entry too large", st->name);
-  beck_err_t rc = st->kv->vt->put(st->kv, k, kl, v, vl, ts, e);
-  if (rc == BECK_ERR_OK && log_write(st, k, kl, v, (int64_t)vl, ts) != BECK_ERR_OK)
-    rc = beck_error_set(e, BECK_ERR_NOMEM, "store %s: out of memory", st->name);
-  return rc;
+  /* The changelog copy first: v may point into the stored value the put
+   * replaces. (A failed put fails the task; the buffered write is never
+   * produced.) */
+  if (log_write(st, k, kl, v, (int64_t)vl, ts) != BECK_ERR_OK)
+    return beck_error_set(e, BECK_ERR_NOMEM, "store %s: out of memory", st->name);
+  return st->kv->vt->put(st->kv, k, kl, v, vl, ts, e);
 }
 
 beck_err_t beck__store_del(beck__store_t *st, const uint8_t *k, size_t kl, int64_t ts, beck_error_t *e) {

@@ -228,6 +228,20 @@ static void stream_stream_inner_join_within_the_window(void **state) {
   beck_topology_destroy(t);
 }
 
+/* Buffered records with empty values (a flags byte and nothing else) read
+ * back as empty, from either side. */
+static void stream_stream_join_buffers_empty_values(void **state) {
+  beck_topology_t *t;
+  beck_test_driver_t *d = stream_stream(&t, BECK_JOIN_INNER, 10, 10, 0);
+  pipe1(d, "ls", "k", "", 0);
+  pipe1(d, "rs", "k", "x", 5);
+  pipe1(d, "rs", "m", "", 20);
+  pipe1(d, "ls", "m", "y", 21);
+  ST_EXPECT(d, "output", "k:|x@5\nm:y|@21\n");
+  beck_test_driver_destroy(d);
+  beck_topology_destroy(t);
+}
+
 static void stream_stream_left_join_emits_unmatched_left_after_the_window(void **state) {
   beck_topology_t *t;
   beck_test_driver_t *d = stream_stream(&t, BECK_JOIN_LEFT, 10, 10, 0);
@@ -308,6 +322,7 @@ int main(void) {
       cmocka_unit_test(table_table_outer_join_keeps_rows_of_either_side),
       cmocka_unit_test(table_table_join_reads_aggregation_results),
       cmocka_unit_test(stream_stream_inner_join_within_the_window),
+      cmocka_unit_test(stream_stream_join_buffers_empty_values),
       cmocka_unit_test(stream_stream_left_join_emits_unmatched_left_after_the_window),
       cmocka_unit_test(stream_stream_outer_join_emits_unmatched_of_both_sides),
       cmocka_unit_test(stream_stream_asymmetric_window),

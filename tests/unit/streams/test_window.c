@@ -322,6 +322,34 @@ static void windowed_sum_uses_the_number_parser(void **state) {
   beck_topology_destroy(t);
 }
 
+/* reduce: the aggregate's last three bytes, pointing into the aggregate
+ * (the aggregate itself once it has three). */
+static beck_err_t tail3(void *ud, beck_sctx_t *ctx, beck_nstr_t agg, const beck_srec_t *r, beck_nstr_t *out) {
+  *out = agg.len > 3 ? beck_nstr(agg.ptr + agg.len - 3, 3) : agg;
+  return BECK_ERR_OK;
+}
+
+/* The store may be handed back bytes it holds: the whole stored value, or
+ * part of one it frees as the value shrinks. ASan checks the copies. */
+static void reduce_may_return_bytes_of_its_aggregate(void **state) {
+  beck_topology_t *t = beck_topology_new("app");
+  beck_window_spec_t spec = {.kind = BECK_WINDOW_TUMBLING, .size_ms = 100, .emit = BECK_EMIT_FINAL};
+  beck_stream_t *w =
+      beck_stream_window(beck_stream_group_by_key(beck_topology_stream(t, "in", "input", NULL), "g"), "w", &spec);
+  beck_stream_to(beck_stream_to_stream(beck_stream_reduce(w, "agg", tail3, NULL, NULL), "changes"), "out", "output",
+                 NULL);
+  beck_test_driver_t *d = st_driver(t, 0, NULL);
+  char big[400];
+  memset(big, 'b', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  beck_srec_t recs[] = {R("p", "first", 1), R("p", "second", 50), R("q", big, 60), R("q", "x", 70), R("p", "y", 99)};
+  pipe_each(d, recs, 5);
+  advance(d, 200);
+  assert_string_equal(out_time(d), "p[0]:rst@99\nq[0]:bbb@70\n");
+  beck_test_driver_destroy(d);
+  beck_topology_destroy(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(tumbling_emits_every_update_and_drops_late_records),
@@ -337,6 +365,7 @@ int main(void) {
       cmocka_unit_test(session_final_emits_when_no_record_could_extend_it),
       cmocka_unit_test(session_reduce_merges_contents_in_order),
       cmocka_unit_test(windowed_sum_uses_the_number_parser),
+      cmocka_unit_test(reduce_may_return_bytes_of_its_aggregate),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
