@@ -144,11 +144,33 @@ int beck__wemit(beck__wop_t *w, beck_nstr_t key, int64_t start, int64_t end, bec
 
 /* ---- closing ---------------------------------------------------------------- */
 
+#define WOUT_CHUNK 4096
+
+beck_err_t beck__wout_flush(beck__wop_t *w, beck_error_t *e) {
+  if (w->out == NULL || w->out->n < WOUT_CHUNK)
+    return BECK_ERR_OK;
+  beck_sbatch_t b = beck__ob_view(w->out);
+  beck_err_t rc = beck__forward(w->n, &b, e);
+  if (rc != BECK_ERR_OK) {
+    w->cb_error = true; /* a child's error, with its context */
+    return rc;
+  }
+  if (w->reset_ok) { /* nothing else of this advance lives in the arena */
+    beck_arena_reset(beck__arena(w->n));
+    beck__ob_init(w->out, beck__arena(w->n));
+  } else {
+    w->out->n = 0;
+  }
+  return BECK_ERR_OK;
+}
+
 beck_err_t beck__wadvance(beck__wop_t *w, int64_t t, beck_error_t *e) {
   if (t > w->observed) {
     w->observed = t;
     w->meta_dirty = true;
   }
+  if (w->hop != NULL)
+    return beck__whop_close_due(w, e);
   beck_arena_t *a = beck__arena(w->n);
   for (;;) {
     beck__sl_node_t *x = beck__sl_seek(w->idx, NULL, 0);
@@ -242,6 +264,8 @@ static beck_err_t wop_open(beck__nrt_t *n, beck_error_t *e) {
   rebuild_t rb = {w, BECK_ERR_OK};
   const uint8_t lo[] = {BECK__WTAG_RECORD}, hi[] = {BECK__WTAG_WINDOW + 1};
   beck_err_t rc = beck__store_scan(n->store, lo, 1, hi, 1, rebuild_one, &rb, e);
+  if (rc == BECK_ERR_OK && rb.rc == BECK_ERR_OK && beck__whop_applies(n->def))
+    rc = beck__whop_open(w, e);
   beck_arena_reset(beck__arena(n));
   if (rc != BECK_ERR_OK || rb.rc != BECK_ERR_OK)
     return rb.rc != BECK_ERR_OK ? beck_error_set(e, BECK_ERR_NOMEM, "node '%s': out of memory", n->def->name)
@@ -280,6 +304,9 @@ static beck_err_t wop_process(beck__nrt_t *n, int port, const beck_sbatch_t *in,
     case BECK_WINDOW_SESSION:
       rc = beck__window_session_record(w, r, e);
       break;
+    case BECK_WINDOW_HOPPING:
+      rc = w->hop != NULL ? beck__whop_record(w, r, e) : beck__window_time_record(w, r, e);
+      break;
     default:
       rc = beck__window_time_record(w, r, e);
       break;
@@ -302,7 +329,9 @@ static beck_err_t wop_advance(beck__nrt_t *n, int64_t wm, beck_error_t *e) {
   w->out = &out;
   beck__sctx_init(&w->ctx, n, NULL, e);
   w->cb_error = false;
+  w->reset_ok = true;
   beck_err_t rc = beck__wadvance(w, wm, e);
+  w->reset_ok = false;
   w->out = NULL;
   if (rc != BECK_ERR_OK)
     return w->cb_error ? rc : beck_error_wrap(e, "node '%s'", n->def->name);
@@ -328,6 +357,7 @@ static void wop_close(beck__nrt_t *n) {
   beck__wop_t *w = n->state;
   if (w == NULL)
     return;
+  beck__whop_free(w->hop);
   beck__sl_free(w->idx);
   beck_free(w);
   n->state = NULL;

@@ -42,6 +42,8 @@
  *   'W' be32(klen) key be64s(start) be64s(end)  -> aggregate state  (ts = max record ts)
  *   'R' be32(klen) key be64s(ts) be64(seq)      -> record value     (sliding only: the
  *                                                  records windows are built from)
+ *   'P' be32(klen) key be64s(start) be64s(end)  -> pane state  (hopping windows with
+ *                                                  final results: window_hop.c)
  *   'M' "meta"                                  -> be64s(observed) be64(seq)
  *
  * be64s(x) is x big-endian with the sign bit flipped, so byte order is
@@ -62,6 +64,9 @@
 #define BECK__WTAG_RECORD 'R'
 #define BECK__WTAG_META 'M'
 
+/* Pane-based hopping windows (window_hop.c), when they apply. */
+typedef struct beck__whop beck__whop_t;
+
 typedef struct beck__wop {
   beck__nrt_t *n;
   const beck_window_spec_t *spec;
@@ -74,6 +79,8 @@ typedef struct beck__wop {
   beck__nrt_t *late_sink;
   beck_sctx_t ctx;
   bool cb_error; /* the error being returned came from a callback (already has the node's context) */
+  beck__whop_t *hop; /* non-NULL: hopping windows kept as panes (window_hop.c) */
+  bool reset_ok;     /* in advance(): the task arena may be reset once results are forwarded */
 } beck__wop_t;
 
 /* A decoded store key. */
@@ -109,6 +116,11 @@ beck_err_t beck__wdel(beck__wop_t *w, beck_nstr_t key, int64_t start, int64_t en
  * the batch is done. Returns a callback error code or 0. */
 int beck__wemit(beck__wop_t *w, beck_nstr_t key, int64_t start, int64_t end, beck_nstr_t state, int64_t ts);
 
+/* Forwards the results emitted so far once they fill a chunk, so a burst
+ * of closing windows (the end of the input) flows in bounded batches;
+ * inside advance() it also resets the task arena after forwarding. */
+beck_err_t beck__wout_flush(beck__wop_t *w, beck_error_t *e);
+
 /* Raises observed to t and closes what that closes. */
 beck_err_t beck__wadvance(beck__wop_t *w, int64_t t, beck_error_t *e);
 /* Counts r as late and routes it to the late topic when there is one. */
@@ -119,6 +131,16 @@ beck_err_t beck__wlate(beck__wop_t *w, const beck_srec_t *r, beck_error_t *e);
 beck_err_t beck__window_time_record(beck__wop_t *w, const beck_srec_t *r, beck_error_t *e);
 beck_err_t beck__window_sliding_record(beck__wop_t *w, const beck_srec_t *r, beck_error_t *e);
 beck_err_t beck__window_session_record(beck__wop_t *w, const beck_srec_t *r, beck_error_t *e);
+
+/* Pane-based hopping windows (window_hop.c): whether node d uses them
+ * (hopping, EMIT_FINAL, an aggregation that can merge states); open them
+ * (after the store is restored and observed is known); fold a record in;
+ * emit and drop what observed has closed; free. */
+bool beck__whop_applies(const beck_stream_t *d);
+beck_err_t beck__whop_open(beck__wop_t *w, beck_error_t *e);
+beck_err_t beck__whop_record(beck__wop_t *w, const beck_srec_t *r, beck_error_t *e);
+beck_err_t beck__whop_close_due(beck__wop_t *w, beck_error_t *e);
+void beck__whop_free(beck__whop_t *h);
 
 /* Turns a callback return code into go-on (0) or a task error. */
 static inline beck_err_t beck__wcb(beck__wop_t *w, int rc, beck_error_t *e) {

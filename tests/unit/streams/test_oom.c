@@ -35,6 +35,9 @@ static bool attempt(long fail_after) {
   beck_window_spec_t w = {.kind = BECK_WINDOW_SESSION, .gap_ms = 10, .emit = BECK_EMIT_FINAL};
   beck_stream_to(beck_stream_to_stream(beck_stream_sum(beck_stream_window(g, "w", &w), "sum", NULL), "s-s"), "s-out",
                  "sums", NULL);
+  beck_window_spec_t h = {.kind = BECK_WINDOW_HOPPING, .size_ms = 10, .advance_ms = 5, .emit = BECK_EMIT_FINAL};
+  beck_stream_to(beck_stream_to_stream(beck_stream_count(beck_stream_window(g, "h", &h), "hops", NULL), "h-s"), "h-out",
+                 "hops", NULL);
   beck_join_opts_t jo = {.kind = BECK_JOIN_OUTER, .before_ms = 5, .after_ms = 5};
   beck_stream_to(beck_stream_join(in, beck_topology_stream(t, "other", "other", NULL), "j", pair, NULL, &jo), "j-out",
                  "joined", NULL);
@@ -67,6 +70,7 @@ out:
   if (ok) {
     assert_string_equal(st_drain(d, "counts"), "a:1@1\nb:1@2\na:2@30\na:3@31\n");
     assert_string_equal(st_drain_fmt(d, "sums", ST_KEY_SESSION_WINDOW), "a[1,1]:1@1\nb[2,2]:2@2\na[30,31]:7@31\n");
+    assert_string_equal(st_drain_fmt(d, "hops", ST_KEY_TIME_WINDOW), "a[0]:1@1\nb[0]:1@2\na[25]:2@31\na[30]:2@31\n");
   }
   beck_test_driver_destroy(d);
   beck_topology_destroy(t);

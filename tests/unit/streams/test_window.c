@@ -180,6 +180,231 @@ static void hopping_final_emits_each_window_once(void **state) {
   beck_topology_destroy(t);
 }
 
+/* ---- hopping, final, from panes (window_hop.c) ---------------------------------- */
+
+typedef enum { HK_COUNT, HK_SUM, HK_MIN, HK_MAX, HK_AVG, HK_CUSTOM } hop_kind_t;
+
+/* custom: an 8-byte little-endian sum, merged by adding */
+static beck_err_t sum8_init(void *ud, beck_sctx_t *ctx, beck_nstr_t key, beck_nstr_t *out) {
+  uint8_t *p = beck_sctx_alloc(ctx, 8);
+  if (p == NULL)
+    return BECK_ERR_NOMEM;
+  memset(p, 0, 8);
+  *out = beck_nstr(p, 8);
+  return BECK_ERR_OK;
+}
+
+static int64_t sum8_get(beck_nstr_t v) {
+  int64_t x;
+  memcpy(&x, v.ptr, 8);
+  return x;
+}
+
+static beck_err_t sum8_put(beck_sctx_t *ctx, int64_t v, beck_nstr_t *out) {
+  uint8_t *p = beck_sctx_alloc(ctx, 8);
+  if (p == NULL)
+    return BECK_ERR_NOMEM;
+  memcpy(p, &v, 8);
+  *out = beck_nstr(p, 8);
+  return BECK_ERR_OK;
+}
+
+static beck_err_t sum8_add(void *ud, beck_sctx_t *ctx, const beck_srec_t *r, beck_nstr_t agg, beck_nstr_t *out) {
+  int64_t v = 0;
+  for (int32_t i = 0; i < r->value.len; i++)
+    v = v * 10 + (r->value.ptr[i] - '0');
+  return sum8_put(ctx, sum8_get(agg) + v, out);
+}
+
+static beck_err_t sum8_merge(void *ud, beck_sctx_t *ctx, beck_nstr_t key, beck_nstr_t a, beck_nstr_t b,
+                             beck_nstr_t *out) {
+  return sum8_put(ctx, sum8_get(a) + sum8_get(b), out);
+}
+
+static beck_test_driver_t *hop_driver(beck_topology_t **tp, const beck_window_spec_t *spec, hop_kind_t kind) {
+  beck_topology_t *t = beck_topology_new("app");
+  beck_stream_t *w =
+      beck_stream_window(beck_stream_group_by_key(beck_topology_stream(t, "in", "input", NULL), "g"), "w", spec);
+  beck_aggregator_t custom = {.init = sum8_init, .add = sum8_add, .merge = sum8_merge};
+  beck_stream_t *a = kind == HK_COUNT ? beck_stream_count(w, "agg", NULL)
+                     : kind == HK_SUM ? beck_stream_sum(w, "agg", NULL)
+                     : kind == HK_MIN ? beck_stream_min(w, "agg", NULL)
+                     : kind == HK_MAX ? beck_stream_max(w, "agg", NULL)
+                     : kind == HK_AVG ? beck_stream_avg(w, "agg", NULL)
+                                      : beck_stream_aggregate(w, "agg", &custom, NULL);
+  beck_stream_to(beck_stream_to_stream(a, "changes"), "out", "output", NULL);
+  *tp = t;
+  return st_driver(t, 0, NULL);
+}
+
+/* Deterministic input: five keys, times drifting forward with jitter up to
+ * +-7 (out of order), now and then a jump ahead (closing windows) and a
+ * record far behind (late); records [from, to) of it, piped in uneven
+ * batches. */
+static void hop_feed_range(beck_test_driver_t *d, uint32_t seed, int from, int to) {
+  char keys[256][2], vals[256][4];
+  beck_srec_t batch[256];
+  int nb = 0;
+  int64_t base = 0;
+  beck_error_t e;
+  for (int i = 0; i < to; i++) {
+    seed = seed * 1103515245u + 12345u;
+    uint32_t r = seed >> 8;
+    base += r % 3 == 0 ? 1 : 0;
+    if (r % 97 == 0)
+      base += 25;
+    int64_t t = base + (int64_t)(r % 15) - 7;
+    if (r % 61 == 0)
+      t -= 40;
+    if (t < 0)
+      t = 0;
+    if (i < from)
+      continue;
+    keys[nb][0] = (char)('a' + (r >> 4) % 5);
+    keys[nb][1] = '\0';
+    snprintf(vals[nb], sizeof vals[nb], "%u", 1 + (r >> 7) % 9);
+    batch[nb] = R(keys[nb], vals[nb], t);
+    nb++;
+    if (nb == (int)(1 + (r >> 9) % 17) || nb == 256 || i == to - 1) {
+      ST_OK(e, beck_test_driver_pipe(d, "input", batch, (size_t)nb, &e));
+      nb = 0;
+    }
+  }
+}
+
+static void hop_feed(beck_test_driver_t *d, int n, uint32_t seed) { hop_feed_range(d, seed, 0, n); }
+
+typedef struct lines {
+  char **v;
+  int n, cap;
+} lines_t;
+
+/* Every unread record of "output" as a "key[start]:value@ts" line. */
+static void drain_lines(beck_test_driver_t *d, lines_t *l) {
+  memset(l, 0, sizeof *l);
+  beck_srec_t r;
+  while (beck_test_driver_read(d, "output", &r, NULL) == 1) {
+    assert_true(r.key.len >= 8);
+    char line[256], *p = line;
+    st_fmt_bytes(&p, line + 200, r.key.ptr, r.key.len - 8);
+    p += snprintf(p, 20, "[%lld]:", (long long)(int64_t)beck_load_be64(r.key.ptr + r.key.len - 8));
+    st_fmt_bytes(&p, line + 240, r.value.ptr, r.value.len);
+    snprintf(p, 16, "@%lld", (long long)r.timestamp);
+    if (l->n == l->cap) {
+      l->cap = l->cap ? l->cap * 2 : 1024;
+      l->v = realloc(l->v, (size_t)l->cap * sizeof *l->v);
+      assert_non_null(l->v);
+    }
+    l->v[l->n++] = strdup(line);
+  }
+}
+
+static void lines_free(lines_t *l) {
+  for (int i = 0; i < l->n; i++)
+    free(l->v[i]);
+  free(l->v);
+  memset(l, 0, sizeof *l);
+}
+
+static int cmp_line(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The last update of each window ("key[start]" before the ':'). */
+static void last_per_window(lines_t *l) {
+  int k = 0;
+  for (int i = 0; i < l->n; i++) {
+    size_t w = strcspn(l->v[i], ":");
+    bool later = false;
+    for (int j = i + 1; j < l->n && !later; j++)
+      later = strncmp(l->v[i], l->v[j], w + 1) == 0;
+    if (later)
+      free(l->v[i]);
+    else
+      l->v[k++] = l->v[i];
+  }
+  l->n = k;
+}
+
+static void assert_same_lines(lines_t *a, lines_t *b) {
+  qsort(a->v, (size_t)a->n, sizeof *a->v, cmp_line);
+  qsort(b->v, (size_t)b->n, sizeof *b->v, cmp_line);
+  assert_int_equal(a->n, b->n);
+  for (int i = 0; i < a->n; i++)
+    assert_string_equal(a->v[i], b->v[i]);
+}
+
+/* Final hopping results (computed from panes) equal the last update of
+ * each window of the same topology emitting every update (computed window
+ * by window), and the same records are late: every aggregation that
+ * merges, several advances, out-of-order and late records. */
+static void hopping_final_from_panes_equals_the_last_update_of_each_window(void **state) {
+  static const int64_t advances[] = {1, 2, 5, 3};
+  for (int k = HK_COUNT; k <= HK_CUSTOM; k++) {
+    for (size_t ai = 0; ai < sizeof advances / sizeof advances[0]; ai++) {
+      beck_window_spec_t fin = {.kind = BECK_WINDOW_HOPPING,
+                                .size_ms = advances[ai] == 3 ? 11 : 10,
+                                .advance_ms = advances[ai],
+                                .grace_ms = 4,
+                                .emit = BECK_EMIT_FINAL};
+      beck_window_spec_t upd = fin;
+      upd.emit = BECK_EMIT_ON_UPDATE;
+      beck_topology_t *tf, *tu;
+      beck_test_driver_t *df = hop_driver(&tf, &fin, (hop_kind_t)k), *du = hop_driver(&tu, &upd, (hop_kind_t)k);
+      hop_feed(df, 3000, 7u + (uint32_t)k);
+      hop_feed(du, 3000, 7u + (uint32_t)k);
+      advance(df, 1000000);
+      lines_t a, b;
+      drain_lines(df, &a);
+      drain_lines(du, &b);
+      last_per_window(&b);
+      assert_true(a.n > 100);
+      assert_same_lines(&a, &b);
+      assert_int_equal(beck_test_driver_metric(df, "agg", "late"), beck_test_driver_metric(du, "agg", "late"));
+      assert_true(beck_test_driver_metric(df, "agg", "late") > 0);
+      lines_free(&a);
+      lines_free(&b);
+      beck_test_driver_destroy(df);
+      beck_test_driver_destroy(du);
+      beck_topology_destroy(tf);
+      beck_topology_destroy(tu);
+    }
+  }
+}
+
+/* Panes come back from the changelog: a run restarted part-way (cleanly,
+ * after a crash, with the local state wiped) emits exactly the windows of
+ * an uninterrupted run, none twice. */
+static void hopping_final_from_panes_survives_restarts(void **state) {
+  static const beck_restart_mode_t modes[] = {BECK_RESTART_CLEAN, BECK_RESTART_CRASH, BECK_RESTART_WIPE};
+  beck_window_spec_t spec = {
+      .kind = BECK_WINDOW_HOPPING, .size_ms = 10, .advance_ms = 2, .grace_ms = 4, .emit = BECK_EMIT_FINAL};
+  beck_topology_t *t0;
+  beck_test_driver_t *d0 = hop_driver(&t0, &spec, HK_COUNT);
+  hop_feed(d0, 2000, 3);
+  advance(d0, 1000000);
+  lines_t want;
+  drain_lines(d0, &want);
+  for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+    beck_topology_t *t;
+    beck_test_driver_t *d = hop_driver(&t, &spec, HK_COUNT);
+    beck_error_t e;
+    hop_feed_range(d, 3, 0, 1000);
+    ST_OK(e, beck_test_driver_restart(d, modes[m], &e));
+    hop_feed_range(d, 3, 1000, 1500);
+    ST_OK(e, beck_test_driver_restart(d, modes[m], &e));
+    hop_feed_range(d, 3, 1500, 2000);
+    advance(d, 1000000);
+    lines_t got;
+    drain_lines(d, &got);
+    assert_same_lines(&got, &want);
+    lines_free(&got);
+    beck_test_driver_destroy(d);
+    beck_topology_destroy(t);
+  }
+  lines_free(&want);
+  beck_test_driver_destroy(d0);
+  beck_topology_destroy(t0);
+}
+
 /* ---- sliding ---------------------------------------------------------------- */
 
 static const beck_srec_t sliding_input[] = {
@@ -358,6 +583,8 @@ int main(void) {
       cmocka_unit_test(late_records_go_to_the_late_topic),
       cmocka_unit_test(hopping_updates_every_window_holding_the_record),
       cmocka_unit_test(hopping_final_emits_each_window_once),
+      cmocka_unit_test(hopping_final_from_panes_equals_the_last_update_of_each_window),
+      cmocka_unit_test(hopping_final_from_panes_survives_restarts),
       cmocka_unit_test(sliding_windows_hold_exactly_the_records_within_the_difference),
       cmocka_unit_test(sliding_final_emits_each_window_after_grace),
       cmocka_unit_test(sliding_count_in_order),
