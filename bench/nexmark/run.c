@@ -35,7 +35,7 @@
 #include "client/client.h"
 
 #define LOAD_BATCH 1024
-#define POLL_NS 2000000L
+#define POLL_NS 20000000L
 #define STALL_S 60
 
 static double now_s(void) {
@@ -344,8 +344,11 @@ static beck_err_t run_query(beck_client_t *c, const beck_nexmark_query_t *q, con
         break;
       }
     }
+    double t_caught = now_s();
     beck_error_t se;
     beck_err_t src = beck_streams_stop(s, &se);
+    if (getenv("BECK_NEXMARK_TRACE") != NULL)
+      fprintf(stderr, "nexmark: caught up after %.3f s, stopped after %.3f s\n", t_caught - t0, now_s() - t0);
     if (rc == BECK_ERR_OK && src != BECK_ERR_OK) {
       *e = se;
       rc = src;
@@ -358,6 +361,8 @@ static beck_err_t run_query(beck_client_t *c, const beck_nexmark_query_t *q, con
   if (rc == BECK_ERR_OK)
     rc = beck_streams_advance(s, INT64_MAX, e);
   double t1 = now_s(), c1 = cpu_s();
+  if (getenv("BECK_NEXMARK_TRACE") != NULL)
+    fprintf(stderr, "nexmark: done after %.3f s\n", t1 - t0);
   if (rc != BECK_ERR_OK)
     goto out;
   st->run_seconds = t1 - t0;
