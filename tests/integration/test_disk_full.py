@@ -15,7 +15,10 @@ when neither can be mounted). A filler file takes most of the space, then:
     stays dense and whole (also after a kill -9 and recovery);
   - after a restart everything acknowledged is still there.
 
-Needs root (mount). Run: /usr/bin/python3 tests/integration/test_disk_full.py
+Needs root for the mount; elsewhere it re-executes itself in a new user
+and mount namespace (unshare -rm) where a tmpfs mount is allowed.
+Run: /usr/bin/python3 tests/integration/test_disk_full.py
+     BECK_DISK_FULL_FS=ext4|userns picks the loop image / the namespace.
 """
 
 import os
@@ -26,6 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 import unittest  # noqa: E402
 
@@ -43,10 +47,14 @@ def mount_small_fs(where, tmp):
     """Mounts a small filesystem on `where`; returns (kind, undo) or raises
     SkipTest saying why none could be mounted."""
     why = []
-    if os.environ.get("BECK_DISK_FULL_FS", "tmpfs") == "tmpfs":  # BECK_DISK_FULL_FS=ext4 tries the image only
+    if os.environ.get("BECK_DISK_FULL_NS"):
+        fs = "tmpfs 8 MiB in a user namespace"
+    else:
+        fs = "tmpfs 8 MiB"
+    if os.environ.get("BECK_DISK_FULL_FS", "tmpfs") != "ext4":  # BECK_DISK_FULL_FS=ext4 tries the image only
         r = _run("mount", "-t", "tmpfs", "-o", "size=8m,mode=0755", "tmpfs", where)
         if r.returncode == 0:
-            return "tmpfs 8 MiB", lambda: _run("umount", "-l", where)
+            return fs, lambda: _run("umount", "-l", where)
         why.append("tmpfs: %s" % r.stderr.decode(errors="replace").strip())
     img = os.path.join(tmp, "disk.img")
     with open(img, "wb") as f:
@@ -59,6 +67,33 @@ def mount_small_fs(where, tmp):
             return "loop ext4 16 MiB", lambda: _run("umount", "-l", where)
     why.append("loop ext4: %s" % r.stderr.decode(errors="replace").strip())
     raise unittest.SkipTest("cannot mount a small filesystem for the disk-full test (%s)" % "; ".join(why))
+
+
+def can_mount_tmpfs():
+    d = tempfile.mkdtemp(prefix="beck-mount-probe-")
+    try:
+        if _run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", d).returncode != 0:
+            return False
+        _run("umount", d)
+        return True
+    except (OSError, subprocess.SubprocessError):
+        return False
+    finally:
+        os.rmdir(d)
+
+
+def run():
+    """Runs the tests; where mounting is not allowed (not root, or a
+    container without CAP_SYS_ADMIN), first re-executes itself as root of
+    a new user and mount namespace (unshare -rm), where a tmpfs mount is
+    allowed to anyone. BECK_DISK_FULL_FS=userns forces that path."""
+    forced = os.environ.get("BECK_DISK_FULL_FS") == "userns"
+    unshare = shutil.which("unshare") or "/usr/bin/unshare"
+    if not os.environ.get("BECK_DISK_FULL_NS") and os.path.exists(unshare) and (forced or not can_mount_tmpfs()):
+        env = dict(os.environ, BECK_DISK_FULL_NS="1", BECK_DISK_FULL_FS="tmpfs")
+        argv = [unshare, "--user", "--map-root-user", "--mount", sys.executable, os.path.abspath(__file__)]
+        os.execve(unshare, argv + sys.argv[1:], env)
+    main()
 
 
 def fill(path, leave):
@@ -84,7 +119,7 @@ class DiskFullTest(BrokerTestCase):
     @classmethod
     def setUpClass(cls):
         if os.geteuid() != 0:
-            raise unittest.SkipTest("the disk-full test mounts a filesystem: needs root")
+            raise unittest.SkipTest("the disk-full test mounts a filesystem: needs root (or user namespaces)")
         b = Broker(cls.SETTINGS)
         os.makedirs(b.data_dir)
         try:
@@ -254,4 +289,4 @@ class DiskFullTest(BrokerTestCase):
 
 
 if __name__ == "__main__":
-    main()
+    run()
