@@ -262,13 +262,13 @@ static read_result_t read_all(beck_plog_t *log, bool strict) {
 /* One uncompressed batch of one record with CreateTime FIXED_NOW_MS. */
 static size_t make_batch(uint8_t *b, size_t cap) {
   static const uint8_t rec[] = {
-      0x14,             /* record length 10 (zigzag) */
-      0x00,             /* attributes */
-      0x00,             /* timestamp delta 0 */
-      0x00,             /* offset delta 0 */
-      0x01,             /* key length -1 */
+      0x14,                     /* record length 10 (zigzag) */
+      0x00,                     /* attributes */
+      0x00,                     /* timestamp delta 0 */
+      0x00,                     /* offset delta 0 */
+      0x01,                     /* key length -1 */
       0x08, 'f', 'u', 'z', 'z', /* value length 4, "fuzz" */
-      0x00,             /* no headers */
+      0x00,                     /* no headers */
   };
   size_t n = BECK_BATCH_HEADER_SIZE + sizeof rec;
   if (cap < n)
@@ -276,7 +276,7 @@ static size_t make_batch(uint8_t *b, size_t cap) {
   memset(b, 0, BECK_BATCH_HEADER_SIZE);
   uint32_t blen = (uint32_t)(n - 12);
   b[8] = (uint8_t)(blen >> 24), b[9] = (uint8_t)(blen >> 16), b[10] = (uint8_t)(blen >> 8), b[11] = (uint8_t)blen;
-  b[16] = 2; /* magic */
+  b[16] = 2;                  /* magic */
   for (int k = 0; k < 2; k++) /* BaseTimestamp, MaxTimestamp */
     for (int i = 0; i < 8; i++)
       b[27 + 8 * k + i] = (uint8_t)((uint64_t)FIXED_NOW_MS >> (56 - 8 * i));
@@ -291,8 +291,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   bool have_ckpt = unpack(data, size);
   beck_plog_config_t cfg;
   beck_plog_config_default(&cfg);
-  cfg.index_interval_bytes = 128;  /* dense indexes: more entries to distrust */
-  cfg.segment_index_bytes = 4096;  /* 512 entries: a full index rolls */
+  cfg.index_interval_bytes = 128; /* dense indexes: more entries to distrust */
+  cfg.segment_index_bytes = 4096; /* 512 entries: a full index rolls */
   cfg.segment_bytes = 1 << 20;
   beck_plog_t *log = NULL;
   beck_error_t e;
