@@ -1,6 +1,6 @@
 /*
  * sqlite.c - sqlite-sink and sqlite-source on a sqlite3 file in WAL mode.
- * Built against <beck/connector.h>, sqlite3 and jansson (rowmap.h).
+ * Built against <beck/connector.h> and sqlite3 (rows from JSON: rowmap.h).
  *
  * sqlite-sink: exactly once.
  *   put() runs the rows inside one open transaction (BEGIN IMMEDIATE at the

@@ -33,6 +33,10 @@ target_compile_definitions(test_connect_describe PRIVATE
 add_dependencies(test_connect_describe beck_connector_file beck_connector_stdout beck_connector_datagen
   beck_connector_sqlite beck_connector_postgres)
 
+# The SQL sinks' JSON-to-row mapping (connectors/common/rowmap.h), against
+# jansson on mutated documents too.
+beck_unit_test(test_connect_rowmap unit/connect/test_rowmap.c 120 beck_connector_abi PkgConfig::JANSSON m)
+
 # Connectors driven through the host services (no topics).
 add_library(beck_connect_harness STATIC unit/connect/harness.c)
 target_link_libraries(beck_connect_harness PUBLIC beck_connect beck_testlib)
