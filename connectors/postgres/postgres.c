@@ -1,26 +1,39 @@
 /*
  * postgres.c - postgres-sink and postgres-source over libpq. Built against
- * <beck/connector.h>, libpq and jansson (rowmap.h).
+ * <beck/connector.h> and libpq (rows from JSON: rowmap.h).
  *
  * postgres-sink: exactly once, by transactions that carry their offsets.
- *   One transaction spans the puts between two flushes. Each put sends its
- *   rows with COPY ... FROM STDIN (mode=copy), or COPYs them into a
- *   temporary staging table and merges with INSERT .. SELECT DISTINCT ON
- *   (pk) .. ON CONFLICT (pk) DO UPDATE (mode=upsert; the last record of a
- *   key in the batch wins). flush() upserts the next offset per (connector,
- *   topic, partition) into the offsets table in the same transaction and
- *   COMMITs. On (re)connect the sink reads that table: start() seeks the
- *   host there, and put() skips records below it, so whatever the host
- *   re-delivers after a crash, a lost connection or a commit whose outcome
- *   was unknown is written exactly once.
+ *   One transaction spans the puts between two flushes, and so does one
+ *   COPY ... FROM STDIN: each put only streams its rows into the open COPY
+ *   (no round trip; the server parses while the next batch is fetched), as
+ *   psql \copy does. mode=copy copies into the table. mode=upsert copies
+ *   into the table too while the keys are new (a window that meets a key
+ *   already there, or twice, fails with a unique violation at flush and is
+ *   delivered again), else into a temporary staging table that flush()
+ *   merges with INSERT .. SELECT DISTINCT ON (pk) .. ON CONFLICT (pk) DO
+ *   UPDATE (the last record of a key since the last flush wins); after a
+ *   few merged windows (1, 2, 4, .. 64 as tries fail) it tries copying
+ *   straight in again. Either way the result is the upsert's: the direct
+ *   COPY succeeds only when no key conflicts. flush() ends the COPY, upserts the
+ *   next offset per (connector, topic, partition) into the offsets table in
+ *   the same transaction and COMMITs. On (re)connect the sink reads that
+ *   table: start() seeks the host there, and put() skips records below it,
+ *   so whatever the host re-delivers after a crash, a lost connection or a
+ *   commit whose outcome was unknown is written exactly once.
  *
- *   Per-row errors: a put whose COPY fails with a data or constraint error
- *   (SQLSTATE classes 22, 23) is rolled back to its savepoint and retried
- *   row by row, each under its own savepoint; rows that fail alone are
- *   rejected (dead-lettered), the rest are kept. A lost connection (class
- *   08, 57P, or libpq reporting a bad connection) drops the transaction and
- *   returns REWIND; the next call reconnects. Other errors (e.g. 42: no such
- *   table) are fatal.
+ *   Per-row errors: a record that is not a JSON object is rejected in put.
+ *   A row the server refuses (SQLSTATE classes 22, 23) makes the streamed
+ *   COPY fail at flush: the transaction is rolled back, the sink switches to
+ *   careful mode and returns REWIND, and the host delivers the same records
+ *   again. In careful mode each put is its own COPY (and merge) under a
+ *   savepoint, retried row by row when it fails; rows that fail alone are
+ *   rejected (dead-lettered), the rest are kept; careful mode ends once
+ *   everything the failed COPY held is committed. Records rejected in a put
+ *   that returned OK are remembered until they are below the committed
+ *   offset, so a replay does not dead-letter them twice.
+ *   A lost connection (class 08, 57P, or libpq reporting a bad connection)
+ *   drops the transaction and returns REWIND; the next call reconnects.
+ *   Other errors (e.g. 42: no such table) are fatal.
  *
  *   Columns: `fields` (column[:type][=source], see rowmap.h) or, when unset,
  *   the table's own columns (each read from the JSON field of its name).
@@ -92,39 +105,68 @@ static void sb_ident(sbuf_t *b, const char *ident) {
   }
 }
 
-/* Appends a value in COPY text format. */
+/* Makes room for n more bytes (plus the NUL); 0, or -1 (b->oom set). */
+static int sb_reserve(sbuf_t *b, size_t n) {
+  if (b->oom)
+    return -1;
+  if (b->len + n + 1 <= b->cap)
+    return 0;
+  size_t cap = b->cap ? b->cap * 2 : 1024;
+  while (cap < b->len + n + 1)
+    cap *= 2;
+  char *ns = realloc(b->s, cap);
+  if (ns == NULL) {
+    b->oom = 1;
+    return -1;
+  }
+  b->s = ns;
+  b->cap = cap;
+  return 0;
+}
+
+/* Appends a value in COPY text format: backslash, newline, carriage return
+ * and tab escaped, NUL dropped (PostgreSQL text cannot hold it). One pass
+ * into reserved room: this runs for every column of every row. */
 static void sb_copy_value(sbuf_t *b, const rowmap_val_t *v) {
   if (v->kind == ROWMAP_NULL) {
     sb_add(b, "\\N");
     return;
   }
-  size_t start = 0;
-  for (size_t k = 0; k < v->len; k++) {
-    const char *esc = NULL;
-    switch (v->ptr[k]) {
+  if (sb_reserve(b, v->len * 2) != 0)
+    return;
+  char *o = b->s + b->len;
+  const unsigned char *p = (const unsigned char *)v->ptr, *e = p + v->len;
+  for (; p < e; p++) {
+    unsigned char c = *p;
+    if (c >= ' ' && c != '\\') { /* the common case: nothing to escape */
+      *o++ = (char)c;
+      continue;
+    }
+    switch (c) {
     case '\\':
-      esc = "\\\\";
+      *o++ = '\\';
+      *o++ = '\\';
       break;
     case '\n':
-      esc = "\\n";
+      *o++ = '\\';
+      *o++ = 'n';
       break;
     case '\r':
-      esc = "\\r";
+      *o++ = '\\';
+      *o++ = 'r';
       break;
     case '\t':
-      esc = "\\t";
+      *o++ = '\\';
+      *o++ = 't';
       break;
     case '\0':
-      esc = ""; /* PostgreSQL text cannot hold NUL: drop it */
       break;
-    }
-    if (esc != NULL) {
-      sb_addn(b, v->ptr + start, k - start);
-      sb_add(b, esc);
-      start = k + 1;
+    default:
+      *o++ = (char)c;
     }
   }
-  sb_addn(b, v->ptr + start, v->len - start);
+  b->len = (size_t)(o - b->s);
+  b->s[b->len] = '\0';
 }
 
 /* Whether an error means the connection is gone (then REWIND/RETRY). */
@@ -157,6 +199,12 @@ typedef struct {
   int partition;
   long long committed; /* as read from / written to the offsets table; -1 none */
   long long pending;   /* next offset after rows sent in the open transaction */
+  /* offsets rejected since the last good flush, ascending: [0, nrej_sent)
+   * by puts that returned OK (the host has dead-lettered them), then those
+   * of the put under way */
+  long long *rej;
+  size_t nrej, nrej_sent, caprej;
+  long long careful_until; /* careful mode lasts until this is committed */
 } ppos_t;
 
 typedef struct {
@@ -171,10 +219,19 @@ typedef struct {
   rowmap_val_t *vals;
   PGconn *conn;
   int in_txn;
+  int copying; /* a streamed COPY is open (inside the transaction) */
+  int careful; /* a streamed COPY failed on data: one COPY per put until what it held is committed */
   ppos_t *pos;
-  size_t npos;
-  char stage[64]; /* upsert staging table */
-  char *copy_sql, *merge_sql;
+  size_t npos, last_pos;
+  char stage[64];       /* upsert staging table */
+  char *copy_sql;       /* COPY into the table */
+  char *stage_copy_sql; /* upsert: COPY into the staging table (with beck_ord) */
+  char *merge_sql;      /* upsert: staging table -> table, then TRUNCATE it */
+  /* upsert: streamed windows COPY straight into the table while their keys
+   * are new (a unique violation sends the window through the staging
+   * table instead, and direct COPY is tried again after staged_left
+   * windows, a gap that doubles up to 64 with each failed try) */
+  int staged, staged_left, staged_gap;
   sbuf_t rows;       /* COPY text of the current put */
   size_t *row_end;   /* end of each row in `rows` */
   uint32_t *row_rec; /* record index of each row */
@@ -230,6 +287,7 @@ static int psink_create(const beck_connector_host_t *host, beck_connector_ctx_t 
       host->set_error(ctx, "fields: %s", err);
       return BECK_CONNECTOR_FATAL;
     }
+    s->map.text_only = 1; /* COPY text */
     s->map_ready = 1;
   } else if (s->auto_create) {
     host->set_error(ctx, "auto.create needs fields (column:type,...)");
@@ -240,6 +298,7 @@ static int psink_create(const beck_connector_host_t *host, beck_connector_ctx_t 
     return BECK_CONNECTOR_FATAL;
   }
   snprintf(s->stage, sizeof s->stage, "beck_stage_%d", (int)(host->mono_ms(ctx) % 1000000));
+  s->staged_gap = 1;
   return BECK_CONNECTOR_OK;
 }
 
@@ -247,12 +306,18 @@ static void psink_disconnect(psink_t *s) {
   PQfinish(s->conn);
   s->conn = NULL;
   s->in_txn = 0;
+  s->copying = 0;
 }
 
 static ppos_t *psink_pos(psink_t *s, const char *topic, int partition) {
+  if (s->last_pos < s->npos && s->pos[s->last_pos].partition == partition &&
+      strcmp(s->pos[s->last_pos].topic, topic) == 0)
+    return &s->pos[s->last_pos]; /* consecutive records mostly share a partition */
   for (size_t k = 0; k < s->npos; k++)
-    if (s->pos[k].partition == partition && strcmp(s->pos[k].topic, topic) == 0)
+    if (s->pos[k].partition == partition && strcmp(s->pos[k].topic, topic) == 0) {
+      s->last_pos = k;
       return &s->pos[k];
+    }
   ppos_t *np = realloc(s->pos, (s->npos + 1) * sizeof *np);
   if (np == NULL)
     return NULL;
@@ -260,7 +325,8 @@ static ppos_t *psink_pos(psink_t *s, const char *topic, int partition) {
   char *t = strdup(topic);
   if (t == NULL)
     return NULL;
-  s->pos[s->npos] = (ppos_t){.topic = t, .partition = partition, .committed = -1, .pending = -1};
+  s->pos[s->npos] =
+      (ppos_t){.topic = t, .partition = partition, .committed = -1, .pending = -1, .rej = NULL, .careful_until = -1};
   return &s->pos[s->npos++];
 }
 
@@ -323,6 +389,7 @@ static int psink_columns_from_table(psink_t *s) {
   char err[256];
   int rc = spec.oom ? -1 : rowmap_parse(&s->map, spec.s, err, sizeof err);
   free(spec.s);
+  s->map.text_only = 1; /* COPY text */
   if (rc != 0) {
     s->host->set_error(s->ctx, "columns of %s: %s", s->table, spec.oom ? "out of memory" : err);
     return BECK_CONNECTOR_FATAL;
@@ -366,19 +433,24 @@ static int psink_prepare_sql(psink_t *s) {
   }
   sbuf_t b = {0};
   sb_add(&b, "COPY ");
-  if (s->upsert) {
-    sb_ident(&b, s->stage);
-    sb_add(&b, " (");
-    sb_add(&b, cols.s ? cols.s : "");
-    sb_add(&b, ", beck_ord) FROM STDIN");
-  } else {
-    sb_ident(&b, s->table);
-    sb_add(&b, " (");
-    sb_add(&b, cols.s ? cols.s : "");
-    sb_add(&b, ") FROM STDIN");
-  }
+  sb_ident(&b, s->table);
+  sb_add(&b, " (");
+  sb_add(&b, cols.s ? cols.s : "");
+  sb_add(&b, ") FROM STDIN");
   s->copy_sql = b.s;
   if (s->upsert) {
+    sbuf_t c = {0};
+    sb_add(&c, "COPY ");
+    sb_ident(&c, s->stage);
+    sb_add(&c, " (");
+    sb_add(&c, cols.s ? cols.s : "");
+    sb_add(&c, ", beck_ord) FROM STDIN");
+    s->stage_copy_sql = c.s;
+    if (c.oom) {
+      s->host->set_error(s->ctx, "out of memory");
+      free(cols.s);
+      return BECK_CONNECTOR_FATAL;
+    }
     sbuf_t m = {0}, keys = {0};
     for (int k = 0; k < s->npk; k++) {
       if (k)
@@ -498,6 +570,10 @@ static int psink_connect(psink_t *s) {
     free(b.s);
     if (st != 0)
       return st == BECK_CONNECTOR_REWIND ? BECK_CONNECTOR_RETRY : st;
+    /* the merge of the (empty) staging table checks that pk.fields has a
+     * unique index to conflict on, before any row is copied straight in */
+    if ((st = run(s, s->merge_sql, "upsert on pk.fields (needs a primary key or unique index on them)")) != 0)
+      return st == BECK_CONNECTOR_REWIND ? BECK_CONNECTOR_RETRY : st;
   }
   /* the stored offsets: what is committed, whatever happened before */
   memset(&b, 0, sizeof b);
@@ -547,7 +623,7 @@ static int psink_start(void *self) {
  * Returns 0, or -1 with *res holding the failed result (caller clears). */
 static int psink_copy(psink_t *s, size_t from, size_t to, PGresult **res) {
   *res = NULL;
-  PGresult *r = PQexec(s->conn, s->copy_sql);
+  PGresult *r = PQexec(s->conn, s->upsert ? s->stage_copy_sql : s->copy_sql);
   if (PQresultStatus(r) != PGRES_COPY_IN) {
     *res = r;
     return -1;
@@ -578,6 +654,23 @@ static int psink_copy(psink_t *s, size_t from, size_t to, PGresult **res) {
   return ok ? 0 : -1;
 }
 
+/* Ends the streamed COPY, if one is open. Returns its result (the caller
+ * clears it), or NULL when there was none. */
+static PGresult *psink_end_copy(psink_t *s, const char *abort_msg) {
+  if (!s->copying)
+    return NULL;
+  s->copying = 0;
+  PGresult *r = NULL;
+  if (PQputCopyEnd(s->conn, abort_msg) == 1)
+    r = PQgetResult(s->conn);
+  PGresult *extra;
+  while ((extra = PQgetResult(s->conn)) != NULL)
+    PQclear(extra);
+  return r;
+}
+
+static void psink_abort_copy(psink_t *s) { PQclear(psink_end_copy(s, "rolled back by the sink")); }
+
 /* Drops the transaction after a failure; REWIND (transient) or FATAL. */
 static int psink_fail(psink_t *s, PGresult *r, const char *what) {
   char msg[512];
@@ -586,10 +679,12 @@ static int psink_fail(psink_t *s, PGresult *r, const char *what) {
   int lost = conn_lost(s->conn, r);
   PQclear(r);
   if (!lost && s->conn != NULL) {
+    psink_abort_copy(s);
     PGresult *rb = PQexec(s->conn, "ROLLBACK");
     PQclear(rb);
   }
   s->in_txn = 0;
+  s->copying = 0;
   if (lost)
     psink_disconnect(s);
   for (size_t k = 0; k < s->npos; k++)
@@ -616,61 +711,84 @@ static int psink_add_row(psink_t *s, uint32_t rec) {
   return 0;
 }
 
-static int psink_put(void *self, const beck_sink_batch_t *batch) {
-  psink_t *s = self;
-  int st;
-  if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
-    int was_in_txn = s->in_txn;
-    psink_disconnect(s);
-    if ((st = psink_connect(s)) != BECK_CONNECTOR_OK)
-      return st == BECK_CONNECTOR_FATAL ? st : BECK_CONNECTOR_REWIND;
-    if (was_in_txn)
-      return BECK_CONNECTOR_REWIND;
+/* Whether offset was rejected by an earlier put since the last good flush. */
+static int psink_was_rejected(const ppos_t *p, long long offset) {
+  size_t lo = 0, hi = p->nrej_sent;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (p->rej[mid] < offset)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
+  return lo < p->nrej_sent && p->rej[lo] == offset;
+}
+
+/* Rejects record r (of position p) with msg; remembers it. Returns OK or FATAL. */
+static int psink_reject(psink_t *s, ppos_t *p, const beck_sink_record_t *r, const char *msg) {
+  if (p->nrej == p->caprej) {
+    size_t cap = p->caprej ? p->caprej * 2 : 16;
+    long long *n = realloc(p->rej, cap * sizeof *n);
+    if (n == NULL) {
+      s->host->set_error(s->ctx, "out of memory");
+      return BECK_CONNECTOR_FATAL;
+    }
+    p->rej = n;
+    p->caprej = cap;
+  }
+  if (p->nrej == 0 || p->rej[p->nrej - 1] < r->offset)
+    p->rej[p->nrej++] = r->offset;
+  return s->host->reject_record(s->ctx, r, "%s", msg) == BECK_CONNECTOR_OK ? BECK_CONNECTOR_OK : BECK_CONNECTOR_FATAL;
+}
+
+/* The put's verdict on its rejections: kept when it returns OK (the host
+ * dead-letters them), forgotten otherwise (the host drops them). */
+static int psink_put_done(psink_t *s, int st) {
+  for (size_t k = 0; k < s->npos; k++) {
+    ppos_t *p = &s->pos[k];
+    if (st == BECK_CONNECTOR_OK)
+      p->nrej_sent = p->nrej;
+    else
+      p->nrej = p->nrej_sent;
+  }
+  return st;
+}
+
+/* Streams s->rows into the transaction's COPY, opening both when needed. */
+static int psink_stream(psink_t *s) {
+  if (!s->copying) {
+    PGresult *r;
+    const char *sql = s->upsert && s->staged ? s->stage_copy_sql : s->copy_sql;
+    if (!s->in_txn) {
+      sbuf_t b = {0};
+      sb_add(&b, "BEGIN; ");
+      sb_add(&b, sql);
+      r = b.oom ? NULL : PQexec(s->conn, b.s);
+      free(b.s);
+    } else {
+      r = PQexec(s->conn, sql);
+    }
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+      return psink_fail(s, r, "COPY");
+    PQclear(r);
+    s->in_txn = 1;
+    s->copying = 1;
+  }
+  if (s->rows.len > 0 && PQputCopyData(s->conn, s->rows.s, (int)s->rows.len) != 1)
+    return psink_fail(s, NULL, "COPY");
+  return BECK_CONNECTOR_OK;
+}
+
+/* Careful mode: this put's rows as one COPY (and merge) under a savepoint;
+ * when the server refuses it for a data error, row by row, rejecting the
+ * rows that fail alone. */
+static int psink_put_careful(psink_t *s, const beck_sink_batch_t *batch) {
+  int st;
   if (!s->in_txn) {
     if ((st = run(s, "BEGIN", "BEGIN")) != 0)
       return st;
     s->in_txn = 1;
   }
-  /* the rows, in COPY text format */
-  s->rows.len = 0;
-  s->nrows = 0;
-  rowmap_row_t row = {.vals = s->vals};
-  char err[512];
-  for (uint32_t k = 0; k < batch->count; k++) {
-    const beck_sink_record_t *r = batch->records[k];
-    ppos_t *p = psink_pos(s, r->topic, r->partition);
-    if (p == NULL) {
-      s->host->set_error(s->ctx, "out of memory");
-      return BECK_CONNECTOR_FATAL;
-    }
-    if (p->pending >= 0 && r->offset < p->pending)
-      continue; /* already in the database */
-    p->pending = r->offset + 1;
-    if (rowmap_extract(&s->map, r, &row, err, sizeof err) != 0) {
-      if (s->host->reject_record(s->ctx, r, "%s", err) != BECK_CONNECTOR_OK)
-        return BECK_CONNECTOR_FATAL;
-      continue;
-    }
-    for (int c = 0; c < s->map.n; c++) {
-      if (c)
-        sb_add(&s->rows, "\t");
-      sb_copy_value(&s->rows, &s->vals[c]);
-    }
-    if (s->upsert) {
-      char ord[32];
-      snprintf(ord, sizeof ord, "\t%lld", ++s->ord);
-      sb_add(&s->rows, ord);
-    }
-    sb_add(&s->rows, "\n");
-    rowmap_row_clear(&s->map, &row);
-    if (s->rows.oom || psink_add_row(s, k) != 0) {
-      s->host->set_error(s->ctx, "out of memory");
-      return BECK_CONNECTOR_FATAL;
-    }
-  }
-  if (s->nrows == 0)
-    return BECK_CONNECTOR_OK;
   if ((st = run(s, "SAVEPOINT beck_put", "SAVEPOINT")) != 0)
     return st == BECK_CONNECTOR_FATAL ? psink_fail(s, NULL, "SAVEPOINT") : st;
   PGresult *res;
@@ -700,12 +818,123 @@ static int psink_put(void *self, const beck_sink_batch_t *batch) {
     PQclear(res);
     if ((st = run(s, "ROLLBACK TO SAVEPOINT beck_row", "ROLLBACK TO SAVEPOINT")) != 0)
       return st == BECK_CONNECTOR_FATAL ? psink_fail(s, NULL, "ROLLBACK TO SAVEPOINT") : st;
-    if (s->host->reject_record(s->ctx, batch->records[s->row_rec[i]], "%s", msg) != BECK_CONNECTOR_OK)
+    const beck_sink_record_t *r = batch->records[s->row_rec[i]];
+    ppos_t *p = psink_pos(s, r->topic, r->partition);
+    if (p == NULL || psink_reject(s, p, r, msg) != BECK_CONNECTOR_OK)
       return BECK_CONNECTOR_FATAL;
   }
   if ((st = run(s, "RELEASE SAVEPOINT beck_put", "RELEASE")) != 0)
     return st == BECK_CONNECTOR_FATAL ? psink_fail(s, NULL, "RELEASE") : st;
   return BECK_CONNECTOR_OK;
+}
+
+static int psink_put_rows(psink_t *s, const beck_sink_batch_t *batch) {
+  int st;
+  if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
+    int was_in_txn = s->in_txn;
+    psink_disconnect(s);
+    if ((st = psink_connect(s)) != BECK_CONNECTOR_OK)
+      return st == BECK_CONNECTOR_FATAL ? st : BECK_CONNECTOR_REWIND;
+    if (was_in_txn)
+      return BECK_CONNECTOR_REWIND;
+  }
+  /* the rows, in COPY text format */
+  s->rows.len = 0;
+  s->nrows = 0;
+  rowmap_row_t row = {.vals = s->vals};
+  char err[512];
+  for (uint32_t k = 0; k < batch->count; k++) {
+    const beck_sink_record_t *r = batch->records[k];
+    ppos_t *p = psink_pos(s, r->topic, r->partition);
+    if (p == NULL) {
+      s->host->set_error(s->ctx, "out of memory");
+      return BECK_CONNECTOR_FATAL;
+    }
+    if (p->pending >= 0 && r->offset < p->pending)
+      continue; /* already in the database */
+    p->pending = r->offset + 1;
+    if (p->nrej_sent > 0 && psink_was_rejected(p, r->offset))
+      continue; /* dead-lettered before a rewind */
+    if (rowmap_extract(&s->map, r, &row, err, sizeof err) != 0) {
+      if (psink_reject(s, p, r, err) != BECK_CONNECTOR_OK)
+        return BECK_CONNECTOR_FATAL;
+      continue;
+    }
+    for (int c = 0; c < s->map.n; c++) {
+      if (c)
+        sb_add(&s->rows, "\t");
+      sb_copy_value(&s->rows, &s->vals[c]);
+    }
+    if (s->upsert && (s->staged || s->careful)) {
+      char ord[32];
+      snprintf(ord, sizeof ord, "\t%lld", ++s->ord);
+      sb_add(&s->rows, ord);
+    }
+    sb_add(&s->rows, "\n");
+    rowmap_row_clear(&s->map, &row);
+    if (s->rows.oom || psink_add_row(s, k) != 0) {
+      s->host->set_error(s->ctx, "out of memory");
+      return BECK_CONNECTOR_FATAL;
+    }
+  }
+  if (s->nrows == 0)
+    return BECK_CONNECTOR_OK;
+  return s->careful ? psink_put_careful(s, batch) : psink_stream(s);
+}
+
+static int psink_put(void *self, const beck_sink_batch_t *batch) {
+  psink_t *s = self;
+  return psink_put_done(s, psink_put_rows(s, batch));
+}
+
+/* A streamed COPY (or its merge) the server refused for a row's data:
+ * roll back and have the host deliver the records again, to a careful put
+ * that finds the rows. */
+static int psink_go_careful(psink_t *s, PGresult *r, const char *what) {
+  char msg[512];
+  one_line(msg, sizeof msg, PQresultErrorMessage(r));
+  PQclear(r);
+  s->host->log(s->ctx, BECK_CONNECTOR_LOG_WARN,
+               "%s: %s; writing the batches since the last commit again, one COPY "
+               "per batch, to find the rows",
+               what, msg);
+  PGresult *rb = PQexec(s->conn, "ROLLBACK");
+  if (PQresultStatus(rb) != PGRES_COMMAND_OK)
+    return psink_fail(s, rb, "ROLLBACK");
+  PQclear(rb);
+  s->in_txn = 0;
+  for (size_t k = 0; k < s->npos; k++) {
+    ppos_t *p = &s->pos[k];
+    if (p->pending > p->careful_until)
+      p->careful_until = p->pending;
+    p->pending = p->committed;
+  }
+  s->careful = 1;
+  s->host->set_error(s->ctx, "%s: %s (re-delivering to find the rows)", what, msg);
+  return BECK_CONNECTOR_REWIND;
+}
+
+/* An upsert window copied straight into the table met a key that is
+ * there already (or twice in the window): roll back and have the host
+ * deliver it again, through the staging table. */
+static int psink_go_staged(psink_t *s, PGresult *r) {
+  char msg[512];
+  one_line(msg, sizeof msg, PQresultErrorMessage(r));
+  PQclear(r);
+  PGresult *rb = PQexec(s->conn, "ROLLBACK");
+  if (PQresultStatus(rb) != PGRES_COMMAND_OK)
+    return psink_fail(s, rb, "ROLLBACK");
+  PQclear(rb);
+  s->in_txn = 0;
+  for (size_t k = 0; k < s->npos; k++)
+    s->pos[k].pending = s->pos[k].committed;
+  s->staged = 1;
+  s->staged_left = s->staged_gap;
+  s->staged_gap = s->staged_gap < 64 ? s->staged_gap * 2 : 64;
+  s->host->log(s->ctx, BECK_CONNECTOR_LOG_DEBUG, "keys already present (%s): merging the next %d windows", msg,
+               s->staged_left);
+  s->host->set_error(s->ctx, "upsert: %s (re-delivering to merge)", msg);
+  return BECK_CONNECTOR_REWIND;
 }
 
 static int psink_flush(void *self) {
@@ -714,6 +943,22 @@ static int psink_flush(void *self) {
     return BECK_CONNECTOR_OK;
   if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK)
     return psink_fail(s, NULL, "flush");
+  if (s->copying) {
+    PGresult *r = psink_end_copy(s, NULL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+      const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+      if (s->upsert && !s->staged && st != NULL && strcmp(st, "23505") == 0)
+        return psink_go_staged(s, r);
+      return data_error(r) ? psink_go_careful(s, r, "COPY") : psink_fail(s, r, "COPY");
+    }
+    PQclear(r);
+    if (s->upsert && s->staged) {
+      r = PQexec(s->conn, s->merge_sql);
+      if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        return data_error(r) ? psink_go_careful(s, r, "merge") : psink_fail(s, r, "merge");
+      PQclear(r);
+    }
+  }
   sbuf_t b = {0};
   int n = 0;
   const char *name = s->host->connector_name(s->ctx);
@@ -756,13 +1001,30 @@ static int psink_flush(void *self) {
   }
   PQclear(r);
   s->in_txn = 0;
-  for (size_t k = 0; k < s->npos; k++)
-    s->pos[k].committed = s->pos[k].pending;
+  s->careful = 0;
+  if (s->upsert && s->staged && --s->staged_left <= 0)
+    s->staged = 0; /* try copying straight into the table again */
+  else if (s->upsert && !s->staged)
+    s->staged_gap = 1;
+  for (size_t k = 0; k < s->npos; k++) {
+    ppos_t *p = &s->pos[k];
+    p->committed = p->pending;
+    if (p->committed < p->careful_until)
+      s->careful = 1;
+    /* rejections below the commit can no longer come back */
+    size_t keep = 0;
+    for (size_t i = 0; i < p->nrej; i++)
+      if (p->rej[i] >= p->committed)
+        p->rej[keep++] = p->rej[i];
+    p->nrej = p->nrej_sent = keep;
+  }
   return BECK_CONNECTOR_OK;
 }
 
 static int psink_stop(void *self) {
   psink_t *s = self;
+  if (s->conn != NULL)
+    psink_abort_copy(s);
   if (s->in_txn && s->conn != NULL) {
     PGresult *r = PQexec(s->conn, "ROLLBACK");
     PQclear(r);
@@ -782,12 +1044,15 @@ static void psink_destroy(void *self) {
   free(s->vals);
   free(s->pk);
   free(s->copy_sql);
+  free(s->stage_copy_sql);
   free(s->merge_sql);
   free(s->rows.s);
   free(s->row_end);
   free(s->row_rec);
-  for (size_t k = 0; k < s->npos; k++)
+  for (size_t k = 0; k < s->npos; k++) {
     free(s->pos[k].topic);
+    free(s->pos[k].rej);
+  }
   free(s->pos);
   free(s);
 }

@@ -70,9 +70,18 @@ static void postgres_sink_copies_rows_rejects_bad_ones_and_commits_offsets(void 
                       "{\"id\":\"x\",\"name\":\"bad id\"}",
                       "{\"id\":3}",
                       NULL};
+  /* the rows stream into one COPY; a record that is not JSON is rejected at once */
+  assert_int_equal(harness_put_values(h, "t", 100, v1), BECK_CONNECTOR_OK);
+  assert_int_equal(h->nrejected, 1);
+  assert_non_null(strstr(h->rejected[0], "101: value is not JSON"));
+  /* the server refuses rows 103 and 104 when the COPY ends: nothing is kept,
+   * and the host is asked to deliver again */
+  assert_int_equal(harness_flush(h), BECK_CONNECTOR_REWIND);
+  assert_non_null(strstr(h->err.msg, "re-delivering to find the rows"));
+  assert_string_equal(pgfix_query(&pg, "SELECT count(*) FROM orders"), "0\n");
+  /* the replay goes row by row where it must; 101 is not dead-lettered twice */
   assert_int_equal(harness_put_values(h, "t", 100, v1), BECK_CONNECTOR_OK);
   assert_int_equal(h->nrejected, 3);
-  assert_non_null(strstr(h->rejected[0], "101: value is not JSON"));
   assert_non_null(strstr(h->rejected[1], "103: ERROR:  null value in column \"id\""));
   assert_non_null(strstr(h->rejected[2], "104: ERROR:  invalid input syntax for type bigint: \"x\""));
   assert_string_equal(pgfix_query(&pg, "SELECT count(*) FROM orders"), "0\n"); /* not committed yet */
@@ -128,10 +137,51 @@ static void postgres_sink_upserts_last_record_per_key(void **state) {
   assert_int_equal(harness_put_values(h, "u", 0, v1), BECK_CONNECTOR_OK);
   const char *v2[] = {"{\"id\":2,\"name\":\"b2\",\"visits\":5}", "{\"id\":\"bad\"}", NULL};
   assert_int_equal(harness_put_values(h, "u", 3, v2), BECK_CONNECTOR_OK);
+  assert_int_equal(h->nrejected, 0);
+  assert_int_equal(harness_flush(h), BECK_CONNECTOR_REWIND); /* "bad" is no bigint */
+  assert_int_equal(harness_put_values(h, "u", 0, v1), BECK_CONNECTOR_OK);
+  assert_int_equal(harness_put_values(h, "u", 3, v2), BECK_CONNECTOR_OK);
   assert_int_equal(h->nrejected, 1);
+  assert_non_null(strstr(h->rejected[0], "4: ERROR:  invalid input syntax for type bigint: \"bad\""));
   assert_int_equal(harness_flush(h), BECK_CONNECTOR_OK);
   assert_string_equal(pgfix_query(&pg, "SELECT id, name, visits FROM users ORDER BY id"), "1|a2|2\n2|b2|5\n");
+  /* after a good flush the rows are copied straight into the table again;
+   * key 1 is there already, so the window is delivered again and merged,
+   * the last record of a key since the flush winning across puts */
+  const char *v3[] = {"{\"id\":1,\"name\":\"a3\",\"visits\":3}", NULL};
+  const char *v4[] = {"{\"id\":1,\"name\":\"a4\",\"visits\":4}", "{\"id\":3,\"name\":\"c\",\"visits\":1}", NULL};
+  assert_int_equal(harness_put_values(h, "u", 5, v3), BECK_CONNECTOR_OK);
+  assert_int_equal(harness_put_values(h, "u", 6, v4), BECK_CONNECTOR_OK);
+  assert_int_equal(harness_flush(h), BECK_CONNECTOR_REWIND);
+  assert_non_null(strstr(h->err.msg, "duplicate key value violates unique constraint"));
+  assert_non_null(strstr(h->err.msg, "re-delivering to merge"));
+  assert_string_equal(pgfix_query(&pg, "SELECT id, name, visits FROM users ORDER BY id"), "1|a2|2\n2|b2|5\n");
+  assert_int_equal(harness_put_values(h, "u", 5, v3), BECK_CONNECTOR_OK);
+  assert_int_equal(harness_put_values(h, "u", 6, v4), BECK_CONNECTOR_OK);
+  assert_int_equal(harness_flush(h), BECK_CONNECTOR_OK);
+  assert_string_equal(pgfix_query(&pg, "SELECT id, name, visits FROM users ORDER BY id"), "1|a4|4\n2|b2|5\n3|c|1\n");
+  /* new keys go straight in again; a repeated key in one window is merged */
+  const char *v5[] = {"{\"id\":4,\"name\":\"d\",\"visits\":1}", "{\"id\":5,\"name\":\"e\",\"visits\":1}", NULL};
+  assert_int_equal(harness_put_values(h, "u", 8, v5), BECK_CONNECTOR_OK);
+  assert_int_equal(harness_flush(h), BECK_CONNECTOR_OK);
+  const char *v6[] = {"{\"id\":6,\"name\":\"f\",\"visits\":1}", "{\"id\":6,\"name\":\"f2\",\"visits\":2}", NULL};
+  assert_int_equal(harness_put_values(h, "u", 10, v6), BECK_CONNECTOR_OK);
+  assert_int_equal(harness_flush(h), BECK_CONNECTOR_REWIND);
+  assert_int_equal(harness_put_values(h, "u", 10, v6), BECK_CONNECTOR_OK);
+  assert_int_equal(harness_flush(h), BECK_CONNECTOR_OK);
+  assert_string_equal(pgfix_query(&pg, "SELECT id, name, visits FROM users WHERE id >= 4 ORDER BY id"),
+                      "4|d|1\n5|e|1\n6|f2|2\n");
+  assert_string_equal(pgfix_query(&pg, "SELECT next_offset FROM beck_connect_offsets WHERE topic = 'u'"), "12\n");
   harness_close(h);
+
+  /* without a unique index on pk.fields the sink refuses to start (it
+   * would otherwise copy duplicate keys straight in) */
+  pgfix_query(&pg, "CREATE TABLE nokey (id bigint, name text)");
+  const char *nk[] = {"connection", pg.conninfo, "table", "nokey", "mode", "upsert", "pk.fields", "id", NULL};
+  char msg[512];
+  assert_null(harness_open_err("postgres-sink", nk, NULL, msg, sizeof msg));
+  assert_non_null(strstr(msg, "needs a primary key or unique index"));
+  assert_non_null(strstr(msg, "no unique or exclusion constraint matching the ON CONFLICT"));
 }
 
 static void postgres_sink_uses_the_existing_tables_columns(void **state) {
@@ -308,6 +358,102 @@ static void file_to_topic_to_postgres_round_trip_exact_rows(void **state) {
     assert_int_equal(beck_client_committed(v.client, "connect-orders-pg", "orders", 0, &committed, &e), BECK_ERR_OK);
   }
   assert_int_equal(committed, 500);
+  wenv_close(&v);
+}
+
+typedef struct dlq_read {
+  int n;
+  char offsets[64][24];
+  char messages[64][200];
+} dlq_read_t;
+
+static int dlq_cb(void *arg, const char *topic, int32_t partition, const beck_record_t *r) {
+  dlq_read_t *d = arg;
+  if (d->n >= 64)
+    return 1;
+  beck_slice_t cur = r->headers;
+  beck_record_header_t h;
+  while (r->headers_count > 0 && beck_record_header_next(&cur, &h) == 1) {
+    int vl = h.value.len < 0 ? 0 : (int)h.value.len;
+    if (h.key.len == strlen("__connect.errors.offset") && memcmp(h.key.ptr, "__connect.errors.offset", h.key.len) == 0)
+      snprintf(d->offsets[d->n], sizeof d->offsets[0], "%.*s", vl, (const char *)h.value.ptr);
+    if (h.key.len == strlen("__connect.errors.exception.message") &&
+        memcmp(h.key.ptr, "__connect.errors.exception.message", h.key.len) == 0)
+      snprintf(d->messages[d->n], sizeof d->messages[0], "%.*s", vl, (const char *)h.value.ptr);
+  }
+  d->n++;
+  return 0;
+}
+
+/* Bad rows among good ones, through the worker with errors.tolerance=all:
+ * the streamed COPY fails at a flush, the batches are delivered again and
+ * written one COPY per batch, and every bad record reaches the dead-letter
+ * topic exactly once (a record that is not JSON was rejected before the
+ * replay, and is not dead-lettered again). */
+static void postgres_sink_dead_letters_bad_rows_once_through_the_worker(void **state) {
+  NEED_PG();
+  wenv_t v;
+  wenv_open(&v);
+  beck_error_t e;
+  assert_int_equal(beck_client_create_topic(v.client, "dl_in", 1, NULL, NULL, 0, true, &e), BECK_ERR_OK);
+  static char vals[500][96];
+  beck_client_record_t recs[500];
+  for (int k = 0; k < 500; k++) {
+    if (k == 10 || k == 250)
+      snprintf(vals[k], sizeof vals[k], "not json %d", k);
+    else if (k == 100)
+      snprintf(vals[k], sizeof vals[k], "{\"name\":\"no id\"}");
+    else if (k == 400)
+      snprintf(vals[k], sizeof vals[k], "{\"id\":\"four hundred\",\"name\":\"bad id\"}");
+    else
+      snprintf(vals[k], sizeof vals[k], "{\"id\":%d,\"name\":\"n%d\"}", k, k);
+    recs[k] = (beck_client_record_t){.partition = 0, .timestamp = -1, .key = {.len = -1}};
+    recs[k].value.ptr = (const uint8_t *)vals[k];
+    recs[k].value.len = (int32_t)strlen(vals[k]);
+  }
+  assert_int_equal(beck_client_produce(v.client, "dl_in", recs, 500, NULL, NULL, &e), BECK_ERR_OK);
+  pgfix_query(&pg, "CREATE TABLE dl_rows (id bigint NOT NULL, name text)");
+  const char *snk[] = {"name",
+                       "dl-pg",
+                       "connector",
+                       "postgres-sink",
+                       "topics",
+                       "dl_in",
+                       "connection",
+                       pg.conninfo,
+                       "table",
+                       "dl_rows",
+                       "batch.max.records",
+                       "40",
+                       "errors.tolerance",
+                       "all",
+                       "errors.deadletterqueue.topic.name",
+                       "dl_dlq",
+                       "errors.retry.delay.initial",
+                       "10ms",
+                       NULL};
+  add_start(&v, snk);
+  wait_query(&v, "dl-pg", "SELECT count(*), count(DISTINCT id), sum(id) FROM dl_rows", "496|496|123990\n", 30000);
+  wait_query(&v, "dl-pg", "SELECT next_offset FROM beck_connect_offsets WHERE connector = 'dl-pg'", "500\n", 10000);
+  dlq_read_t d = {0};
+  int64_t lo, hi, next;
+  assert_int_equal(beck_client_watermarks(v.client, "dl_dlq", 0, &lo, &hi, &e), BECK_ERR_OK);
+  assert_int_equal(hi - lo, 4);
+  for (int64_t pos = lo; pos < hi; pos = next)
+    assert_int_equal(beck_client_fetch(v.client, "dl_dlq", 0, pos, 1 << 20, 1000, dlq_cb, &d, &next, &e), BECK_ERR_OK);
+  assert_int_equal(d.n, 4);
+  assert_string_equal(d.offsets[0], "10");
+  assert_non_null(strstr(d.messages[0], "value is not JSON"));
+  assert_string_equal(d.offsets[1], "250");
+  assert_non_null(strstr(d.messages[1], "value is not JSON"));
+  assert_string_equal(d.offsets[2], "100");
+  assert_non_null(strstr(d.messages[2], "null value in column \"id\""));
+  assert_string_equal(d.offsets[3], "400");
+  assert_non_null(strstr(d.messages[3], "invalid input syntax for type bigint"));
+  beck_connect_status_t st;
+  assert_int_equal(beck_connect_worker_status(v.w, "dl-pg", &st, &e), BECK_ERR_OK);
+  assert_int_equal(st.dead_lettered, 4);
+  assert_true(st.rewinds >= 1);
   wenv_close(&v);
 }
 
@@ -489,6 +635,7 @@ int main(void) {
       cmocka_unit_test(postgres_sink_uses_the_existing_tables_columns),
       cmocka_unit_test(postgres_source_snapshot_then_new_rows),
       cmocka_unit_test(file_to_topic_to_postgres_round_trip_exact_rows),
+      cmocka_unit_test(postgres_sink_dead_letters_bad_rows_once_through_the_worker),
       cmocka_unit_test(postgres_restart_mid_stream_loses_and_duplicates_nothing),
       cmocka_unit_test(kill9_worker_repeatedly_postgres_rows_exactly_once),
   };
