@@ -31,8 +31,8 @@
                 "First backoff after a retriable failure; doubles each time."),                                        \
       OPT_RANGE("errors.retry.delay.max", BECK_CONNECTOR_OPT_DURATION, "30s", 1, 3600000,                              \
                 "Longest backoff between retries."),                                                                   \
-      OPT_RANGE("batch.max.records", BECK_CONNECTOR_OPT_INT, "1000", 1, 1000000,                                       \
-                "Most records per batch between the connector and topics."),                                           \
+      OPT_RANGE("batch.max.records", BECK_CONNECTOR_OPT_INT, "10000", 1, 1000000,                                      \
+                "Most records per batch between the connector and topics (one durable append per source batch)."),     \
       OPT_RANGE("batch.max.bytes", BECK_CONNECTOR_OPT_INT, "1048576", 1024, 268435456,                                 \
                 "Most bytes per batch (at least one record)."),                                                        \
       OPT_RANGE("queue.max.batches", BECK_CONNECTOR_OPT_INT, "4", 1, 1024,                                             \
