@@ -187,11 +187,25 @@ static int fsrc_start(void *self) {
 
 /* Emits one line [p, p+n) whose next byte is at file offset `next`. Returns
  * the emit result. */
+/* Writes v in decimal at out; returns the end. (snprintf per line costs a
+ * tenth of the source's CPU.) */
+static char *fmt_u64(char *out, unsigned long long v) {
+  char tmp[24];
+  int n = 0;
+  do
+    tmp[n++] = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  while (n > 0)
+    *out++ = tmp[--n];
+  return out;
+}
+
 static int fsrc_emit_line(fsrc_t *s, beck_source_batch_t *batch, const char *p, size_t n, off_t next, int error) {
   if (n > 0 && p[n - 1] == '\r')
     n--;
-  char off[64];
-  snprintf(off, sizeof off, "%llu:%lld", (unsigned long long)s->ino, (long long)next);
+  char off[48], *o = fmt_u64(off, (unsigned long long)s->ino); /* "INODE:BYTE" */
+  *o++ = ':';
+  *fmt_u64(o, (unsigned long long)next) = '\0';
   beck_source_record_t r = BECK_SOURCE_RECORD_INIT;
   r.value = p;
   r.value_len = (int32_t)n;
