@@ -27,8 +27,13 @@ const beck_nexmark_query_t *beck_nexmark_query_find(const char *name) {
 void beck_nexmark_params_init(beck_nexmark_params_t *p) {
   memset(p, 0, sizeof *p);
   beck_nexmark_config_init(&p->gen);
-  p->grace_ms = 4000;
+  p->grace_ms = -1;
   p->q5_slide_ms = 2000;
+}
+
+int64_t beck_nexmark_default_grace(const beck_nexmark_config_t *gen, uint64_t events) {
+  int64_t span = beck_nexmark_event_time(gen, events) - gen->base_time_ms + 1000;
+  return span > 4000 ? span : 4000;
 }
 
 /* ---- rows ------------------------------------------------------------------- */

@@ -309,7 +309,10 @@ static beck_err_t run_query(beck_client_t *c, const beck_nexmark_query_t *q, con
     return beck_error_set(e, BECK_ERR_NOMEM, "out of memory");
   beck_streams_t *s = NULL;
   names_t topics = {0}, nodes = {0};
-  beck_err_t rc = q->build(t, &o->params, out_topic);
+  beck_nexmark_params_t params = o->params; /* the topology borrows it until destroyed below */
+  if (params.grace_ms < 0)
+    params.grace_ms = beck_nexmark_default_grace(&params.gen, o->events);
+  beck_err_t rc = q->build(t, &params, out_topic);
   if (rc != BECK_ERR_OK) {
     *e = *beck_topology_error(t);
     beck_error_wrap(e, "query %s", q->name);
@@ -390,8 +393,6 @@ beck_err_t beck_nexmark_run(const beck_nexmark_query_t *q, const beck_nexmark_ru
   if (o->params.q5_slide_ms <= 0 || 10000 % o->params.q5_slide_ms != 0)
     return beck_error_set(e, BECK_ERR_INVAL, "the q5 slide must divide 10000 ms, got %lld",
                           (long long)o->params.q5_slide_ms);
-  if (o->params.grace_ms < 0)
-    return beck_error_set(e, BECK_ERR_INVAL, "grace must be >= 0");
   int32_t parts = o->partitions > 0 ? o->partitions : 2;
   char dir[4096];
   bool own_dir = o->data_dir == NULL;
