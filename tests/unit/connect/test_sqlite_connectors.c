@@ -97,6 +97,50 @@ static void sqlite_sink_writes_rows_and_offsets_in_one_transaction(void **state)
   beck_test_rmdir(dir);
 }
 
+/* Rows go in 64 per statement: a statement with a bad row is done again
+ * row by row, rejecting only that row; upserts within and across
+ * statements keep the last record of a key. */
+static void sqlite_sink_inserts_many_rows_per_statement_and_finds_bad_ones(void **state) {
+  char *dir = beck_test_tmpdir("sqlite-chunks");
+  char db[512];
+  snprintf(db, sizeof db, "%s/out.db", dir);
+  const char *kv[] = {"db.path", db, "table", "big", "fields", "id:integer primary key,v:text not null", NULL};
+  harness_t *h = harness_open("sqlite-sink", kv, NULL);
+  static char vals[200][64];
+  const char *v[201];
+  for (int k = 0; k < 200; k++) {
+    if (k == 70 || k == 199)
+      snprintf(vals[k], sizeof vals[k], "{\"id\":%d}", k); /* v NOT NULL */
+    else if (k == 130)
+      snprintf(vals[k], sizeof vals[k], "{\"id\":5,\"v\":\"dup\"}"); /* primary key taken */
+    else
+      snprintf(vals[k], sizeof vals[k], "{\"id\":%d,\"v\":\"r%d\"}", k, k);
+    v[k] = vals[k];
+  }
+  v[200] = NULL;
+  assert_int_equal(harness_put_values(h, "t", 0, v), BECK_CONNECTOR_OK);
+  assert_int_equal(h->nrejected, 3);
+  assert_non_null(strstr(h->rejected[0], "70: NOT NULL constraint failed: big.v"));
+  assert_non_null(strstr(h->rejected[1], "130: UNIQUE constraint failed: big.id"));
+  assert_non_null(strstr(h->rejected[2], "199: NOT NULL constraint failed: big.v"));
+  assert_int_equal(harness_flush(h), BECK_CONNECTOR_OK);
+  assert_string_equal(query(db, "SELECT count(*), sum(id), min(v), max(id) FROM big"), "197|19501|r0|198\n");
+  assert_string_equal(query(db, "SELECT v FROM big WHERE id = 5"), "r5\n");
+  harness_close(h);
+
+  const char *ku[] = {"db.path", db,       "table",     "ups", "fields", "id:integer,v:text",
+                      "mode",    "upsert", "pk.fields", "id",  NULL};
+  h = harness_open("sqlite-sink", ku, NULL);
+  for (int k = 0; k < 200; k++) /* 10 keys, each 20 times; the last value of key i is 19*10+i */
+    snprintf(vals[k], sizeof vals[k], "{\"id\":%d,\"v\":\"%d\"}", k % 10, k);
+  assert_int_equal(harness_put_values(h, "u", 0, v), BECK_CONNECTOR_OK);
+  assert_int_equal(harness_flush(h), BECK_CONNECTOR_OK);
+  assert_string_equal(query(db, "SELECT group_concat(v) FROM (SELECT v FROM ups ORDER BY id)"),
+                      "190,191,192,193,194,195,196,197,198,199\n");
+  harness_close(h);
+  beck_test_rmdir(dir);
+}
+
 static void sqlite_sink_upserts_on_key(void **state) {
   char *dir = beck_test_tmpdir("sqlite-upsert");
   char db[512];
@@ -258,6 +302,7 @@ static void sqlite_source_to_topic_to_sqlite_sink_round_trip(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sqlite_sink_writes_rows_and_offsets_in_one_transaction),
+      cmocka_unit_test(sqlite_sink_inserts_many_rows_per_statement_and_finds_bad_ones),
       cmocka_unit_test(sqlite_sink_upserts_on_key),
       cmocka_unit_test(sqlite_source_reads_new_rows_and_resumes),
       cmocka_unit_test(sqlite_source_timestamp_mode_orders_by_time_then_id),
