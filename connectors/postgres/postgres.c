@@ -124,17 +124,22 @@ static int sb_reserve(sbuf_t *b, size_t n) {
   return 0;
 }
 
-/* Appends a value in COPY text format: backslash, newline, carriage return
- * and tab escaped, NUL dropped (PostgreSQL text cannot hold it). One pass
- * into reserved room: this runs for every column of every row. */
-static void sb_copy_value(sbuf_t *b, const rowmap_val_t *v) {
-  if (v->kind == ROWMAP_NULL) {
-    sb_add(b, "\\N");
-    return;
-  }
-  if (sb_reserve(b, v->len * 2) != 0)
+/* Appends a value in COPY text format, then sep (the column's tab or the
+ * row's newline): backslash, newline, carriage return and tab escaped, NUL
+ * dropped (PostgreSQL text cannot hold it). One pass into reserved room:
+ * this runs for every column of every row. */
+static void sb_copy_value(sbuf_t *b, const rowmap_val_t *v, char sep) {
+  if (sb_reserve(b, v->len * 2 + 3) != 0)
     return;
   char *o = b->s + b->len;
+  if (v->kind == ROWMAP_NULL) {
+    *o++ = '\\';
+    *o++ = 'N';
+    *o++ = sep;
+    b->len = (size_t)(o - b->s);
+    b->s[b->len] = '\0';
+    return;
+  }
   const unsigned char *p = (const unsigned char *)v->ptr, *e = p + v->len;
   for (; p < e; p++) {
     unsigned char c = *p;
@@ -165,6 +170,7 @@ static void sb_copy_value(sbuf_t *b, const rowmap_val_t *v) {
       *o++ = (char)c;
     }
   }
+  *o++ = sep;
   b->len = (size_t)(o - b->s);
   b->s[b->len] = '\0';
 }
@@ -860,17 +866,14 @@ static int psink_put_rows(psink_t *s, const beck_sink_batch_t *batch) {
         return BECK_CONNECTOR_FATAL;
       continue;
     }
-    for (int c = 0; c < s->map.n; c++) {
-      if (c)
-        sb_add(&s->rows, "\t");
-      sb_copy_value(&s->rows, &s->vals[c]);
+    int ord = s->upsert && (s->staged || s->careful);
+    for (int c = 0; c < s->map.n; c++)
+      sb_copy_value(&s->rows, &s->vals[c], c + 1 < s->map.n || ord ? '\t' : '\n');
+    if (ord) {
+      char text[32];
+      snprintf(text, sizeof text, "%lld\n", ++s->ord);
+      sb_add(&s->rows, text);
     }
-    if (s->upsert && (s->staged || s->careful)) {
-      char ord[32];
-      snprintf(ord, sizeof ord, "\t%lld", ++s->ord);
-      sb_add(&s->rows, ord);
-    }
-    sb_add(&s->rows, "\n");
     rowmap_row_clear(&s->map, &row);
     if (s->rows.oom || psink_add_row(s, k) != 0) {
       s->host->set_error(s->ctx, "out of memory");
