@@ -200,14 +200,22 @@ static int parse(const char *sub, int argc, char **argv, pl_args_t *a) {
   int ch;
   while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     switch (ch) {
-    case OPT_PLUGIN_PATH: a->plugin_path = optarg; break;
-    case OPT_NO_CONNECTORS: a->no_connectors = true; break;
+    case OPT_PLUGIN_PATH:
+      a->plugin_path = optarg;
+      break;
+    case OPT_NO_CONNECTORS:
+      a->no_connectors = true;
+      break;
     case OPT_TEST:
       if (a->ntests < 64)
         a->tests[a->ntests++] = optarg;
       break;
-    case 'h': usage_pipeline(stdout); return -2;
-    default: usage_pipeline(stderr); return -1;
+    case 'h':
+      usage_pipeline(stdout);
+      return -2;
+    default:
+      usage_pipeline(stderr);
+      return -1;
     }
   }
   if (optind >= argc) {

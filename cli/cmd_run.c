@@ -44,6 +44,7 @@
 #define EXIT_OK 0
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
+#define DRAIN_TIMEOUT_MS 60000
 
 enum {
   OPT_DATA_DIR = 1000,
@@ -58,35 +59,34 @@ enum {
 };
 
 static void run_usage(FILE *out) {
-  fprintf(out,
-          "Usage: beck run PIPELINE.yaml [--data-dir DIR] [--bootstrap HOST:PORT | --listen HOST:PORT] [options]\n"
-          "\n"
-          "Runs a pipeline: its sources, streams and sinks. By default on an embedded log in\n"
-          "--data-dir (no server needed). Stops cleanly on Ctrl-C or SIGTERM, or by itself when\n"
-          "the file's run: section says so; a second run resumes where the first stopped.\n"
-          "\n"
-          "Options:\n"
-          "  --data-dir DIR         topics and state of the embedded log (default: data); with\n"
-          "                         --bootstrap only the local state stores live here\n"
-          "  --bootstrap HOST:PORT  run against a Kafka-protocol cluster (a `beck broker`, Kafka,\n"
-          "                         Redpanda) instead of the embedded log\n"
-          "  --listen HOST:PORT     also serve the pipeline's topics to Kafka clients on HOST:PORT\n"
-          "                         (an in-process broker over --data-dir)\n"
-          "  --stop-when-idle D     end the input when nothing has moved for D (e.g. 2s): close\n"
-          "                         open windows, let the sinks drain, stop (run.stop_when_idle;\n"
-          "                         0: never, whatever the file says)\n"
-          "  --stop-after D         stop cleanly after D (e.g. 1m) (run.stop_after; 0: never)\n"
-          "  --exactly-once         streams commit outputs, state and offsets atomically\n"
-          "                         (embedded log only)\n"
-          "  --threads N            stream task threads (default 2)\n"
-          "  --plugin-path DIRS     more connector plugin directories or .so files\n"
-          "  -q, --quiet            no status display; a few plain lines on stderr\n"
-          "  -h, --help             show this help\n"
-          "\n"
-          "Examples:\n"
-          "  beck run pipelines/quickstart.yaml\n"
-          "  beck run orders.yaml --bootstrap 127.0.0.1:9092\n"
-          "  beck run orders.yaml --listen 127.0.0.1:9092   # then: kcat -b 127.0.0.1:9092 -L\n");
+  fprintf(out, "Usage: beck run PIPELINE.yaml [--data-dir DIR] [--bootstrap HOST:PORT | --listen HOST:PORT] [options]\n"
+               "\n"
+               "Runs a pipeline: its sources, streams and sinks. By default on an embedded log in\n"
+               "--data-dir (no server needed). Stops cleanly on Ctrl-C or SIGTERM, or by itself when\n"
+               "the file's run: section says so; a second run resumes where the first stopped.\n"
+               "\n"
+               "Options:\n"
+               "  --data-dir DIR         topics and state of the embedded log (default: data); with\n"
+               "                         --bootstrap only the local state stores live here\n"
+               "  --bootstrap HOST:PORT  run against a Kafka-protocol cluster (a `beck broker`, Kafka,\n"
+               "                         Redpanda) instead of the embedded log\n"
+               "  --listen HOST:PORT     also serve the pipeline's topics to Kafka clients on HOST:PORT\n"
+               "                         (an in-process broker over --data-dir)\n"
+               "  --stop-when-idle D     end the input when nothing has moved for D (e.g. 2s): close\n"
+               "                         open windows, let the sinks drain, stop (run.stop_when_idle;\n"
+               "                         0: never, whatever the file says)\n"
+               "  --stop-after D         stop cleanly after D (e.g. 1m) (run.stop_after; 0: never)\n"
+               "  --exactly-once         streams commit outputs, state and offsets atomically\n"
+               "                         (embedded log only)\n"
+               "  --threads N            stream task threads (default 2)\n"
+               "  --plugin-path DIRS     more connector plugin directories or .so files\n"
+               "  -q, --quiet            no status display; a few plain lines on stderr\n"
+               "  -h, --help             show this help\n"
+               "\n"
+               "Examples:\n"
+               "  beck run pipelines/quickstart.yaml\n"
+               "  beck run orders.yaml --bootstrap 127.0.0.1:9092\n"
+               "  beck run orders.yaml --listen 127.0.0.1:9092   # then: kcat -b 127.0.0.1:9092 -L\n");
 }
 
 /* ---- signals ----------------------------------------------------------------------- */
@@ -195,8 +195,8 @@ static const char *state_color(const view_t *v, const char *state) {
 /* The status block: a title, a dim line saying where and how long, then
  * one line per source, stream, step and sink. Each line fits in v->cols
  * characters (no wrapping, so the block can be erased by counting lines). */
-static void render(const view_t *v, const beck_pipeline_status_t *st, const char *title, const char *sub,
-                   bool final, beck_buf_t *b) {
+static void render(const view_t *v, const beck_pipeline_status_t *st, const char *title, const char *sub, bool final,
+                   beck_buf_t *b) {
   const char *dim = v->color ? "\033[2m" : "", *bold = v->color ? "\033[1m" : "", *off = v->color ? "\033[0m" : "";
   char t1[32], t2[32], t3[32];
   size_t cols = v->cols > 40 ? (size_t)v->cols - 1 : 79;
@@ -257,7 +257,7 @@ static void render(const view_t *v, const beck_pipeline_status_t *st, const char
     else if (it->kind == BECK_PIPELINE_ITEM_SINK && it->lag > 0)
       beck_buf_printf(b, "  lag %s", fmt_count(t3, sizeof t3, (uint64_t)it->lag));
     beck_buf_printf(b, "\n");
-    if (it->error[0] && strcmp(it->state, "RUNNING") != 0) {
+    if (it->error[0] && (strcmp(it->state, "RUNNING") != 0 || it->rate < 0.5)) {
       beck_buf_printf(b, "      %s", v->color ? "\033[31m" : "");
       put_cell(b, it->error, cols - 6, false);
       beck_buf_printf(b, "%s\n", off);
@@ -288,15 +288,15 @@ static void plain_progress(const beck_pipeline_status_t *st, bool final, beck_bu
 
 typedef struct display {
   bool live;
-  int out_fd;        /* the terminal (a dup of the original stderr) */
-  int saved_stdout;  /* to restore; -1 when stdout was not captured */
+  int out_fd;       /* the terminal (a dup of the original stderr) */
+  int saved_stdout; /* to restore; -1 when stdout was not captured */
   int saved_stderr;
   int pipe_rd;
   pthread_t tid;
   bool thread;
   pthread_mutex_t mu;
-  beck_buf_t block;  /* what is on screen */
-  int drawn;         /* lines of the block on screen */
+  beck_buf_t block; /* what is on screen */
+  int drawn;        /* lines of the block on screen */
   beck_buf_t partial;
   volatile int quit;
 } display_t;
@@ -461,6 +461,12 @@ static void display_close(display_t *d) {
   d->live = false;
 }
 
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* ---- the command ------------------------------------------------------------------- */
 
 /* A duration flag; 0 turns the file's setting off (stored as -1). */
@@ -507,10 +513,18 @@ int cmd_run(int argc, char **argv) {
   optind = 1;
   while ((ch = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
     switch (ch) {
-    case OPT_DATA_DIR: cfg.data_dir = optarg; break;
-    case OPT_BOOTSTRAP: cfg.bootstrap = optarg; break;
-    case OPT_LISTEN: cfg.listen = optarg; break;
-    case OPT_PLUGIN_PATH: plugin_path = optarg; break;
+    case OPT_DATA_DIR:
+      cfg.data_dir = optarg;
+      break;
+    case OPT_BOOTSTRAP:
+      cfg.bootstrap = optarg;
+      break;
+    case OPT_LISTEN:
+      cfg.listen = optarg;
+      break;
+    case OPT_PLUGIN_PATH:
+      plugin_path = optarg;
+      break;
     case OPT_STOP_IDLE:
       if (parse_duration_arg("--stop-when-idle", optarg, &cfg.stop_when_idle_ms) < 0)
         return EXIT_USAGE;
@@ -529,10 +543,18 @@ int cmd_run(int argc, char **argv) {
       cfg.threads = (int)n;
       break;
     }
-    case OPT_EXACTLY_ONCE: cfg.exactly_once = true; break;
-    case 'q': quiet = true; break;
-    case 'h': run_usage(stdout); return EXIT_OK;
-    default: run_usage(stderr); return EXIT_USAGE;
+    case OPT_EXACTLY_ONCE:
+      cfg.exactly_once = true;
+      break;
+    case 'q':
+      quiet = true;
+      break;
+    case 'h':
+      run_usage(stdout);
+      return EXIT_OK;
+    default:
+      run_usage(stderr);
+      return EXIT_USAGE;
     }
   }
   if (optind >= argc) {
@@ -577,7 +599,9 @@ int cmd_run(int argc, char **argv) {
 
   display_t d;
   display_open(&d, quiet);
-  view_t v = {.p = p, .where = beck_pipeline_runner_describe(r), .color = d.live && cli_use_color(d.out_fd),
+  view_t v = {.p = p,
+              .where = beck_pipeline_runner_describe(r),
+              .color = d.live && cli_use_color(d.out_fd),
               .cols = d.live ? term_cols(d.out_fd) : 80};
   if (!d.live && !quiet)
     fprintf(stderr, "beck run: pipeline %s on %s; Ctrl-C stops it\n", p->name, v.where);
@@ -601,8 +625,8 @@ int cmd_run(int argc, char **argv) {
     if (d.live) {
       v.cols = term_cols(d.out_fd);
       char t[32];
-      snprintf(sub, sizeof sub, "  %s on %s - Ctrl-C stops it, the next run resumes", fmt_elapsed(t, sizeof t, st.elapsed_ms),
-               v.where);
+      snprintf(sub, sizeof sub, "  %s on %s - Ctrl-C stops it, the next run resumes",
+               fmt_elapsed(t, sizeof t, st.elapsed_ms), v.where);
       beck_buf_reset(&block);
       render(&v, &st, title, sub, false, &block);
       display_set(&d, &block);
@@ -623,7 +647,7 @@ int cmd_run(int argc, char **argv) {
     }
   }
 
-  const char *why = g_stop ? (g_stop == SIGTERM ? "SIGTERM" : "Ctrl-C")
+  const char *why = g_stop                               ? (g_stop == SIGTERM ? "SIGTERM" : "Ctrl-C")
                     : state == BECK_PIPELINE_INPUT_ENDED ? "the input ended"
                     : state == BECK_PIPELINE_TIME_UP     ? "stop_after"
                     : state == BECK_PIPELINE_FAILED      ? "a failure"
@@ -643,10 +667,50 @@ int cmd_run(int argc, char **argv) {
             state == BECK_PIPELINE_INPUT_ENDED ? ": closing windows, draining sinks" : "");
   }
   rc = EXIT_OK;
-  if (beck_pipeline_runner_stop(r, state == BECK_PIPELINE_INPUT_ENDED && !g_stop, &e) != BECK_ERR_OK) {
-    if (failure[0] == '\0')
+  if (state == BECK_PIPELINE_INPUT_ENDED && !g_stop) {
+    /* a finite input: close the windows, then let the sinks write
+     * everything (the status keeps showing how far they are) */
+    if (beck_pipeline_runner_end_input(r, &e) != BECK_ERR_OK) {
       snprintf(failure, sizeof failure, "%s", e.msg);
+    } else {
+      int64_t t0 = now_ms();
+      bool drained = false;
+      while (!g_stop && !(drained = beck_pipeline_runner_drained(r)) && now_ms() - t0 < DRAIN_TIMEOUT_MS) {
+        beck_pipeline_runner_poll(r, &st);
+        if (live) {
+          char t[32];
+          snprintf(sub, sizeof sub, "  the input ended: the sinks are writing what is left (%s)",
+                   fmt_elapsed(t, sizeof t, now_ms() - t0));
+          beck_buf_reset(&block);
+          render(&v, &st, title, sub, false, &block);
+          display_set(&d, &block);
+        }
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+      }
+      if (!drained && !g_stop) {
+        beck_buf_t w = {0};
+        beck_pipeline_runner_poll(r, &st);
+        for (size_t i = 0; i < st.n; i++) {
+          const beck_pipeline_item_t *it = &st.items[i];
+          if (it->kind != BECK_PIPELINE_ITEM_SINK || (it->lag == 0 && it->error[0] == '\0'))
+            continue;
+          beck_buf_printf(&w, "%ssink '%s'", w.len ? "; " : "", it->name);
+          if (it->lag > 0)
+            beck_buf_printf(&w, " is %lld records behind", (long long)it->lag);
+          if (it->error[0])
+            beck_buf_printf(&w, " (last error: %s)", it->error);
+        }
+        snprintf(failure, sizeof failure,
+                 "the sinks did not write everything within %d s%s%.*s; the next run takes "
+                 "it up",
+                 DRAIN_TIMEOUT_MS / 1000, w.len ? ": " : "", (int)w.len, w.data ? (const char *)w.data : "");
+        beck_buf_free(&w);
+      }
+    }
   }
+  if (beck_pipeline_runner_stop(r, &e) != BECK_ERR_OK && failure[0] == '\0')
+    snprintf(failure, sizeof failure, "%s", e.msg);
   beck_pipeline_runner_poll(r, &st);
   for (size_t i = 0; i < st.n && failure[0] == '\0'; i++)
     if (strcmp(st.items[i].state, "FAILED") == 0)
@@ -679,8 +743,9 @@ int cmd_run(int argc, char **argv) {
   if (rc != EXIT_OK)
     fprintf(stderr, "beck run: %s\n", failure);
   else if (nothing && state == BECK_PIPELINE_INPUT_ENDED && !g_stop)
-    fprintf(stderr, "beck run: nothing new to process: the input had already been processed by an earlier run "
-                    "over %s (use another --data-dir to start over)\n",
+    fprintf(stderr,
+            "beck run: nothing new to process: the input had already been processed by an earlier run "
+            "over %s (use another --data-dir to start over)\n",
             cfg.bootstrap ? cfg.bootstrap : cfg.data_dir);
   else if (!quiet)
     fprintf(stderr, "beck run: offsets and state are stored (%s): the next run resumes from here\n",

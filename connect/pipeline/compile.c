@@ -45,7 +45,7 @@
 typedef struct pl_chain {
   beck_pipeline_compiled_t *c;
   pl_stream_rt_t *stream;
-  bool head;                  /* the stream's first node: event time, counts in */
+  bool head; /* the stream's first node: event time, counts in */
   const beck_expr_t *timestamp;
   pl_step_rt_t *steps[MAX_CHAIN];
   size_t n;
@@ -83,8 +83,8 @@ static void *own_calloc(beck_pipeline_compiled_t *c, size_t n, size_t size) {
 /* ---- the fused chain of stateless steps -------------------------------------- */
 
 typedef struct chain_rec {
-  beck_srec_t r;       /* key bytes and timestamp current; value bytes valid when !value_dirty */
-  beck_val_t value;    /* valid when value_decoded */
+  beck_srec_t r;    /* key bytes and timestamp current; value bytes valid when !value_dirty */
+  beck_val_t value; /* valid when value_decoded */
   bool value_decoded, value_dirty;
   beck_val_t key; /* valid when key_decoded */
   bool key_decoded;
@@ -95,19 +95,30 @@ typedef struct chain_run {
   beck_sctx_t *ctx;
   beck_expr_ctx_t ec;
   beck_buf_t buf;
-  json_t *owned[4 + MAX_CHAIN]; /* documents parsed for this record */
-  size_t nowned;
+  json_t **owned; /* documents parsed for this record (values borrow from them) */
+  size_t nowned, capowned;
+  bool oom;
   uint64_t counts[MAX_CHAIN];
   uint64_t emitted;
 } chain_run_t;
 
+/* Keeps j until the record is done; on OOM keeps it until the batch is done
+ * (leaked into nothing: the batch then fails). */
 static void keep_doc(chain_run_t *run, json_t *j) {
   if (j == NULL)
     return;
-  if (run->nowned < sizeof run->owned / sizeof run->owned[0])
-    run->owned[run->nowned++] = j;
-  else
-    json_decref(j); /* cannot happen: at most one parse per root per step */
+  if (run->nowned == run->capowned) {
+    size_t nc = run->capowned ? run->capowned * 2 : 8;
+    json_t **a = beck_realloc(run->owned, nc * sizeof *a);
+    if (a == NULL) {
+      run->oom = true;
+      json_decref(j);
+      return;
+    }
+    run->owned = a;
+    run->capowned = nc;
+  }
+  run->owned[run->nowned++] = j;
 }
 
 static void input_of(chain_run_t *run, chain_rec_t *cr, uint32_t roots, beck_expr_input_t *in) {
@@ -117,12 +128,16 @@ static void input_of(chain_run_t *run, chain_rec_t *cr, uint32_t roots, beck_exp
     cr->value = beck__pl_decode_value(cr->r.value, &j);
     keep_doc(run, j);
     cr->value_decoded = true;
+    if (run->oom)
+      cr->value = beck_val_null();
   }
   if ((roots & BECK_ROOT_KEY) && !cr->key_decoded) {
     json_t *j;
     cr->key = beck__pl_decode_key(cr->r.key, &j);
     keep_doc(run, j);
     cr->key_decoded = true;
+    if (run->oom)
+      cr->key = beck_val_null();
   }
   in->value = cr->value_decoded ? cr->value : beck_val_null();
   in->key = cr->key_decoded ? cr->key : beck_val_null();
@@ -226,7 +241,8 @@ static beck_err_t chain_from(chain_run_t *run, chain_rec_t *cr, size_t k) {
       }
       return BECK_ERR_OK;
     }
-    default: return beck_sctx_fail(run->ctx, BECK_ERR_STATE, "%s: not a stateless step", st->where);
+    default:
+      return beck_sctx_fail(run->ctx, BECK_ERR_STATE, "%s: not a stateless step", st->where);
     }
   }
   return chain_emit(run, cr);
@@ -240,12 +256,14 @@ static beck_err_t event_time(chain_run_t *run, chain_rec_t *cr) {
   beck_err_t rc = beck_expr_eval(ch->timestamp, &in, &run->ec, &v);
   if (rc != BECK_ERR_OK)
     return beck_sctx_fail(run->ctx, rc, "%s:%u:%u: 'timestamp' of stream '%s': %s", ch->c->p->file,
-                          ch->stream->def->pos.line, ch->stream->def->pos.col, ch->stream->def->name,
-                          run->ec.err.msg);
+                          ch->stream->def->pos.line, ch->stream->def->pos.col, ch->stream->def->name, run->ec.err.msg);
   int64_t ms;
   switch (v.kind) {
-  case BECK_VAL_NULL: return BECK_ERR_OK;
-  case BECK_VAL_INT: ms = v.u.i; break;
+  case BECK_VAL_NULL:
+    return BECK_ERR_OK;
+  case BECK_VAL_INT:
+    ms = v.u.i;
+    break;
   case BECK_VAL_DOUBLE:
     if (!(v.u.d > -9.2e18 && v.u.d < 9.2e18))
       goto bad;
@@ -255,7 +273,8 @@ static beck_err_t event_time(chain_run_t *run, chain_rec_t *cr) {
     if (beck_parse_time(v.u.s.p, v.u.s.len, &ms) != 0)
       goto bad;
     break;
-  default: goto bad;
+  default:
+    goto bad;
   }
   cr->r.timestamp = ms;
   return BECK_ERR_OK;
@@ -273,8 +292,8 @@ bad:;
 
 static void max_time(beck_pipeline_compiled_t *c, int64_t t) {
   int64_t cur = atomic_load_explicit(&c->max_time, memory_order_relaxed);
-  while (t > cur && !atomic_compare_exchange_weak_explicit(&c->max_time, &cur, t, memory_order_relaxed,
-                                                           memory_order_relaxed))
+  while (t > cur &&
+         !atomic_compare_exchange_weak_explicit(&c->max_time, &cur, t, memory_order_relaxed, memory_order_relaxed))
     ;
 }
 
@@ -297,6 +316,8 @@ static beck_err_t chain_process(void *ud, beck_sctx_t *ctx, const beck_sbatch_t 
         tmax = cr.r.timestamp;
       rc = chain_from(&run, &cr, 0);
     }
+    if (run.oom && rc == BECK_ERR_OK)
+      rc = beck_sctx_fail(ctx, BECK_ERR_NOMEM, "out of memory");
     for (size_t k = 0; k < run.nowned; k++)
       json_decref(run.owned[k]);
     run.nowned = 0;
@@ -312,6 +333,7 @@ static beck_err_t chain_process(void *ud, beck_sctx_t *ctx, const beck_sbatch_t 
     atomic_fetch_add_explicit(&ch->steps[k]->count, run.counts[k], memory_order_relaxed);
   beck_expr_ctx_destroy(&run.ec);
   beck_buf_free(&run.buf);
+  beck_free(run.owned);
   return rc;
 }
 
@@ -662,8 +684,8 @@ static beck_err_t build_stream(builder_t *b) {
       }
       /* count what reaches the branch */
       cur = beck_stream_filter(cur, nm(b, name, sizeof name, "branch-in", b->n_branch + 1), count_pred, rt);
-      beck_err_t rc = beck_stream_branch(cur, nm(b, name, sizeof name, "branch", ++b->n_branch), (int)np, fns, uds,
-                                         outs);
+      beck_err_t rc =
+          beck_stream_branch(cur, nm(b, name, sizeof name, "branch", ++b->n_branch), (int)np, fns, uds, outs);
       if (rc == BECK_ERR_OK) {
         for (size_t k = 0; k < nb; k++) {
           char part[64], part2[64];
@@ -703,7 +725,9 @@ static beck_err_t build_stream(builder_t *b) {
       beck_free(ins);
       break;
     }
-    case BECK_STEP_WINDOW: win = &st->u.window; break;
+    case BECK_STEP_WINDOW:
+      win = &st->u.window;
+      break;
     case BECK_STEP_AGGREGATE: {
       int n = ++b->n_agg;
       rt->naggs = beck_expr_agg_count(st->u.aggregate);
@@ -785,9 +809,9 @@ static beck_err_t build_stream(builder_t *b) {
       const beck_pipeline_dedupe_t *dd = &st->u.dedupe;
       if (dd->by != NULL)
         cur = beck_stream_process(cur, nm(b, name, sizeof name, "dedupe-key", n), beck__pl_dedupe_stash, rt, true);
-      beck_stream_t *g = dd->by != NULL
-                             ? beck_stream_group_by(cur, nm(b, name, sizeof name, "dedupe-by", n), beck__pl_dedupe_by, rt)
-                             : beck_stream_group_by_key(cur, nm(b, name, sizeof name, "dedupe-group", n));
+      beck_stream_t *g =
+          dd->by != NULL ? beck_stream_group_by(cur, nm(b, name, sizeof name, "dedupe-by", n), beck__pl_dedupe_by, rt)
+                         : beck_stream_group_by_key(cur, nm(b, name, sizeof name, "dedupe-group", n));
       beck_aggregator_t agg = {.init = beck__pl_dedupe_init, .add = beck__pl_dedupe_add, .ud = rt};
       beck_stream_t *tab = beck_stream_aggregate(g, nm(b, name, sizeof name, "dedupe", n), &agg, NULL);
       beck_stream_t *up = beck_stream_to_stream(tab, nm(b, name, sizeof name, "dedupe-updates", n));

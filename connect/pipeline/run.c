@@ -12,12 +12,13 @@
  *   start   streams, then sinks, then sources
  *   poll    counters, states and rates for the status display; whether the
  *           run should end (a failure, stop_after, stop_when_idle)
+ *   end_input  (a finite input that has ended) sources stop, the streams
+ *           drain, event time moves past every open window (max time seen +
+ *           the pipeline's horizon, not to infinity, so later input in a
+ *           later run still counts); the caller then waits for drained():
+ *           the sinks' committed offsets at the end of their topics
  *   stop    sources (offsets stored), streams (tasks commit), sinks (flush,
- *           commit); for an ended input first: the streams drain, event
- *           time moves past every open window (max time seen + the
- *           pipeline's horizon, not to infinity, so later input in a later
- *           run still counts), and the sinks are waited for until their
- *           committed offsets reach the end of their topics
+ *           commit)
  *
  * Resuming: sources resume from their stored offsets, streams from their
  * committed offsets and changelogs, sinks from their group offsets (or
@@ -29,10 +30,13 @@
 #include "connect/pipeline/runtime_int.h"
 
 #include <errno.h>
+#include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,8 +46,6 @@
 #include "broker/broker.h"
 #include "client/client.h"
 #include "connect/worker.h"
-
-#define DRAIN_TIMEOUT_MS 60000
 
 struct beck_pipeline_runner {
   const beck_pipeline_t *p;
@@ -56,7 +58,8 @@ struct beck_pipeline_runner {
   beck_client_t *client;
   beck_pipeline_compiled_t *compiled;
   beck_streams_t *streams;
-  bool streams_started;
+  bool streams_started, streams_failed;
+  beck_error_t streams_err; /* why, when streams_failed */
   beck_connect_worker_t *worker;
   char **src_names, **sink_names; /* connector instance names */
   char **topics;                  /* every topic of the pipeline */
@@ -76,11 +79,6 @@ static int64_t mono_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
 }
 
 static int mkdirs(const char *path) {
@@ -139,12 +137,15 @@ static beck_err_t collect_topics(beck_pipeline_runner_t *r) {
         for (size_t k = 0; k < st->u.merge.n && rc == BECK_ERR_OK; k++)
           rc = add_topic(r, st->u.merge.topics[k]);
         break;
-      case BECK_STEP_WINDOW: rc = add_topic(r, st->u.window.late_topic); break;
+      case BECK_STEP_WINDOW:
+        rc = add_topic(r, st->u.window.late_topic);
+        break;
       case BECK_STEP_JOIN:
         if (!st->u.join.with_table)
           rc = add_topic(r, st->u.join.with);
         break;
-      default: break;
+      default:
+        break;
       }
     }
     if (rc == BECK_ERR_OK)
@@ -229,13 +230,62 @@ static int split_hostport(const char *s, char *host, size_t hn, int *port) {
   return 0;
 }
 
+/* Fails fast when none of the bootstrap servers accepts a connection
+ * (librdkafka would retry until a request times out, tens of seconds
+ * later, with a less useful message). */
+static beck_err_t reachable(const char *bootstrap, beck_error_t *e) {
+  char list[1024];
+  snprintf(list, sizeof list, "%s", bootstrap);
+  char why[256] = "no address";
+  char *save = NULL;
+  for (char *hp = strtok_r(list, ",", &save); hp != NULL; hp = strtok_r(NULL, ",", &save)) {
+    char host[256], port[16];
+    int portn;
+    if (split_hostport(hp, host, sizeof host, &portn) != 0)
+      return beck_error_set(e, BECK_ERR_INVAL, "--bootstrap %s: expected HOST:PORT[,HOST:PORT...]", bootstrap);
+    snprintf(port, sizeof port, "%d", portn);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+    int gai = getaddrinfo(host, port, &hints, &ai);
+    if (gai != 0) {
+      snprintf(why, sizeof why, "%.100s: %.100s", host, gai_strerror(gai));
+      continue;
+    }
+    for (struct addrinfo *a = ai; a != NULL; a = a->ai_next) {
+      int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+      if (fd < 0)
+        continue;
+      int rc = connect(fd, a->ai_addr, a->ai_addrlen);
+      if (rc != 0 && errno == EINPROGRESS) {
+        struct pollfd pf = {.fd = fd, .events = POLLOUT};
+        int err = 0;
+        socklen_t len = sizeof err;
+        rc = poll(&pf, 1, 5000) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0 ? 0 : -1;
+        errno = err ? err : ETIMEDOUT;
+      }
+      int saved = errno;
+      close(fd);
+      if (rc == 0) {
+        freeaddrinfo(ai);
+        return BECK_ERR_OK;
+      }
+      snprintf(why, sizeof why, "%.100s: %.100s", hp, strerror(saved));
+    }
+    freeaddrinfo(ai);
+  }
+  return beck_error_set(e, BECK_ERR_IO, "cannot reach the cluster at %s (%s); is the broker running?", bootstrap, why);
+}
+
 static beck_err_t open_log(beck_pipeline_runner_t *r, beck_error_t *e) {
   const beck_pipeline_run_config_t *cfg = &r->cfg;
   if (cfg->bootstrap != NULL) {
+    beck_err_t rc0 = reachable(cfg->bootstrap, e);
+    if (rc0 != BECK_ERR_OK)
+      return rc0;
     beck_err_t rc = beck_client_open_remote(cfg->bootstrap, NULL, NULL, 0, &r->client, e);
     if (rc != BECK_ERR_OK)
       return beck_error_wrap(e, "cluster %s", cfg->bootstrap);
-    snprintf(r->describe, sizeof r->describe, "the cluster at %.300s (local state in %.800s)", cfg->bootstrap, r->state_dir);
+    snprintf(r->describe, sizeof r->describe, "the cluster at %.300s (local state in %.800s)", cfg->bootstrap,
+             r->state_dir);
     return BECK_ERR_OK;
   }
   if (cfg->listen != NULL) {
@@ -277,10 +327,9 @@ static beck_err_t open_log(beck_pipeline_runner_t *r, beck_error_t *e) {
 
 /* ---- connectors --------------------------------------------------------------- */
 
-static beck_err_t add_connector(beck_pipeline_runner_t *r, const char *section, const char *name,
-                                const char *connector, beck_connector_kind_t kind, const char *topics,
-                                const beck_pipeline_option_t *config, size_t nconfig, beck_pipeline_pos_t pos,
-                                char **inst, beck_error_t *e) {
+static beck_err_t add_connector(beck_pipeline_runner_t *r, const char *section, const char *name, const char *connector,
+                                beck_connector_kind_t kind, const char *topics, const beck_pipeline_option_t *config,
+                                size_t nconfig, beck_pipeline_pos_t pos, char **inst, beck_error_t *e) {
   beck_pipeline_connectors_t cs;
   beck_pipeline_connectors_from_plugins(r->cfg.plugins, &cs);
   beck_pipeline_connector_t c;
@@ -383,11 +432,21 @@ static void fmt_ms(char *buf, size_t cap, int64_t ms) {
 static void step_what(const beck_pipeline_step_t *st, char *buf, size_t cap) {
   char a[32], b[32], c[32];
   switch (st->kind) {
-  case BECK_STEP_FILTER: clip(buf, cap, beck_expr_source(st->u.filter)); break;
-  case BECK_STEP_MAP: clip(buf, cap, beck_expr_source(st->u.map)); break;
-  case BECK_STEP_SELECT_KEY: clip(buf, cap, beck_expr_source(st->u.select_key)); break;
-  case BECK_STEP_FLAT_MAP: clip(buf, cap, beck_expr_source(st->u.flat_map)); break;
-  case BECK_STEP_AGGREGATE: clip(buf, cap, beck_expr_source(st->u.aggregate)); break;
+  case BECK_STEP_FILTER:
+    clip(buf, cap, beck_expr_source(st->u.filter));
+    break;
+  case BECK_STEP_MAP:
+    clip(buf, cap, beck_expr_source(st->u.map));
+    break;
+  case BECK_STEP_SELECT_KEY:
+    clip(buf, cap, beck_expr_source(st->u.select_key));
+    break;
+  case BECK_STEP_FLAT_MAP:
+    clip(buf, cap, beck_expr_source(st->u.flat_map));
+    break;
+  case BECK_STEP_AGGREGATE:
+    clip(buf, cap, beck_expr_source(st->u.aggregate));
+    break;
   case BECK_STEP_BRANCH: {
     size_t n = 0;
     buf[0] = '\0';
@@ -409,9 +468,8 @@ static void step_what(const beck_pipeline_step_t *st, char *buf, size_t cap) {
     fmt_ms(b, sizeof b, w->advance_ms);
     fmt_ms(c, sizeof c, w->grace_ms);
     snprintf(buf, cap, "%s %s%s%s, grace %s, emit %s%s%s", kinds[w->kind], a,
-             w->kind == BECK_PIPELINE_WINDOW_HOPPING ? " every " : "",
-             w->kind == BECK_PIPELINE_WINDOW_HOPPING ? b : "", c,
-             w->emit == BECK_PIPELINE_EMIT_FINAL ? "final" : "update", w->late_topic ? ", late -> " : "",
+             w->kind == BECK_PIPELINE_WINDOW_HOPPING ? " every " : "", w->kind == BECK_PIPELINE_WINDOW_HOPPING ? b : "",
+             c, w->emit == BECK_PIPELINE_EMIT_FINAL ? "final" : "update", w->late_topic ? ", late -> " : "",
              w->late_topic ? w->late_topic : "");
     break;
   }
@@ -421,7 +479,9 @@ static void step_what(const beck_pipeline_step_t *st, char *buf, size_t cap) {
              st->u.join.with);
     break;
   }
-  case BECK_STEP_TABLE: snprintf(buf, cap, "as table %s", st->u.table); break;
+  case BECK_STEP_TABLE:
+    snprintf(buf, cap, "as table %s", st->u.table);
+    break;
   case BECK_STEP_DEDUPE:
     fmt_ms(a, sizeof a, st->u.dedupe.within_ms);
     snprintf(buf, cap, "by %s within %s", st->u.dedupe.by ? beck_expr_source(st->u.dedupe.by) : "key", a);
@@ -495,7 +555,7 @@ beck_err_t beck_pipeline_runner_new(const beck_pipeline_t *p, const beck_pipelin
     return beck_error_set(e, BECK_ERR_NOMEM, "out of memory");
   r->p = p;
   r->cfg = *cfg;
-  r->idle_ms = cfg->stop_when_idle_ms > 0 ? cfg->stop_when_idle_ms
+  r->idle_ms = cfg->stop_when_idle_ms > 0   ? cfg->stop_when_idle_ms
                : cfg->stop_when_idle_ms < 0 ? 0
                                             : p->run.stop_when_idle_ms;
   r->after_ms = cfg->stop_after_ms > 0 ? cfg->stop_after_ms : cfg->stop_after_ms < 0 ? 0 : p->run.stop_after_ms;
@@ -602,8 +662,8 @@ beck_pipeline_run_state_t beck_pipeline_runner_poll(beck_pipeline_runner_t *r, b
       sources_up &= cs.state == BECK_CONNECT_RUNNING;
     }
   }
-  beck_error_t serr;
-  bool sfailed = r->streams != NULL && r->streams_started && beck_streams_failed(r->streams, &serr);
+  beck_error_t serr = r->streams_err;
+  bool sfailed = r->streams_failed || (r->streams != NULL && beck_streams_failed(r->streams, &serr));
   for (size_t i = 0; i < p->nstreams; i++) {
     beck_pipeline_item_t *it = &r->items[k++];
     it->records = beck_pipeline_compiled_stream_in(r->compiled, i);
@@ -662,15 +722,14 @@ beck_pipeline_run_state_t beck_pipeline_runner_poll(beck_pipeline_runner_t *r, b
 
 /* ---- stop ---------------------------------------------------------------------------- */
 
-/* True when every sink has committed up to the end of each of its topics. */
-static bool sinks_caught_up(beck_pipeline_runner_t *r) {
+bool beck_pipeline_runner_drained(beck_pipeline_runner_t *r) {
   const beck_pipeline_t *p = r->p;
   for (size_t i = 0; i < p->nsinks; i++) {
     beck_connect_status_t cs;
     beck_error_t e;
     if (beck_connect_worker_status(r->worker, r->sink_names[i], &cs, &e) != BECK_ERR_OK ||
         cs.state != BECK_CONNECT_RUNNING)
-      continue; /* a failed sink will not catch up */
+      continue; /* stopped, or failed: it will not take more */
     char group[400];
     snprintf(group, sizeof group, "connect-%s", r->sink_names[i]);
     for (size_t k = 0; k < p->sinks[i].nfrom; k++) {
@@ -692,50 +751,61 @@ static bool sinks_caught_up(beck_pipeline_runner_t *r) {
   return true;
 }
 
-beck_err_t beck_pipeline_runner_stop(beck_pipeline_runner_t *r, bool input_ended, beck_error_t *e) {
+static void stop_sources(beck_pipeline_runner_t *r) {
+  beck_error_t e;
+  for (size_t i = 0; i < r->p->nsources; i++)
+    beck_connect_worker_stop(r->worker, r->src_names[i], &e);
+}
+
+/* Stops the stream threads (each task commits). */
+static beck_err_t stop_streams(beck_pipeline_runner_t *r, beck_error_t *e) {
+  if (r->streams == NULL || !r->streams_started)
+    return BECK_ERR_OK;
+  r->streams_started = false;
+  beck_err_t rc = beck_streams_stop(r->streams, e);
+  if (rc != BECK_ERR_OK) {
+    r->streams_failed = true;
+    r->streams_err = *e;
+  }
+  return rc;
+}
+
+beck_err_t beck_pipeline_runner_end_input(beck_pipeline_runner_t *r, beck_error_t *e) {
+  if (!r->started || r->stopped)
+    return BECK_ERR_OK;
+  stop_sources(r);
+  beck_err_t rc = stop_streams(r, e);
+  if (rc != BECK_ERR_OK || r->streams == NULL || r->streams_failed)
+    return rc;
+  /* process what is left, then close every window the records seen so far
+   * opened (twice: one stream's window results may open windows in a
+   * stream that reads them) */
+  rc = beck_streams_run_until_idle(r->streams, e);
+  int64_t mx = beck_pipeline_compiled_max_time(r->compiled);
+  int64_t h = beck_pipeline_compiled_horizon(r->compiled);
+  for (int round = 0; round < 2 && rc == BECK_ERR_OK && mx != INT64_MIN; round++)
+    rc = beck_streams_advance(r->streams, mx > INT64_MAX - h ? INT64_MAX : mx + h, e);
+  if (rc != BECK_ERR_OK) {
+    beck_error_wrap(e, "closing the windows at the end of the input");
+    r->streams_failed = true;
+    r->streams_err = *e;
+  }
+  return rc;
+}
+
+beck_err_t beck_pipeline_runner_stop(beck_pipeline_runner_t *r, beck_error_t *e) {
   if (r->stopped || !r->started) {
     r->stopped = true;
     return BECK_ERR_OK;
   }
   r->stopped = true;
-  const beck_pipeline_t *p = r->p;
-  beck_err_t first = BECK_ERR_OK;
+  stop_sources(r);
+  beck_err_t rc = stop_streams(r, e);
   beck_error_t e2;
-  for (size_t i = 0; i < p->nsources; i++)
-    beck_connect_worker_stop(r->worker, r->src_names[i], &e2);
-  if (r->streams != NULL && r->streams_started) {
-    r->streams_started = false;
-    beck_err_t rc = beck_streams_stop(r->streams, &e2);
-    if (rc != BECK_ERR_OK) {
-      first = rc;
-      *e = e2;
-      input_ended = false; /* a failed task: nothing more to close */
-    }
-    if (input_ended) {
-      /* the input is over: process what is left, then close every window
-       * the records seen so far opened (twice: the results of one stream's
-       * windows may open windows in a stream reading them) */
-      rc = beck_streams_run_until_idle(r->streams, &e2);
-      int64_t mx = beck_pipeline_compiled_max_time(r->compiled);
-      int64_t h = beck_pipeline_compiled_horizon(r->compiled);
-      for (int round = 0; round < 2 && rc == BECK_ERR_OK && mx != INT64_MIN; round++)
-        rc = beck_streams_advance(r->streams, mx > INT64_MAX - h ? INT64_MAX : mx + h, &e2);
-      if (rc != BECK_ERR_OK && first == BECK_ERR_OK) {
-        first = rc;
-        *e = e2;
-        beck_error_wrap(e, "closing the windows at the end of the input");
-      }
-    }
-  }
-  if (input_ended && first == BECK_ERR_OK) {
-    int64_t deadline = mono_ms() + DRAIN_TIMEOUT_MS;
-    while (!sinks_caught_up(r) && mono_ms() < deadline)
-      sleep_ms(100);
-  }
-  for (size_t i = 0; i < p->nsinks; i++)
+  for (size_t i = 0; i < r->p->nsinks; i++)
     beck_connect_worker_stop(r->worker, r->sink_names[i], &e2);
-  /* a sink that failed while stopping is reported by the final status */
-  return first;
+  /* a sink that failed while stopping shows in the final status */
+  return rc;
 }
 
 void beck_pipeline_runner_free(beck_pipeline_runner_t *r) {
@@ -743,7 +813,7 @@ void beck_pipeline_runner_free(beck_pipeline_runner_t *r) {
     return;
   if (r->started && !r->stopped) {
     beck_error_t e;
-    beck_pipeline_runner_stop(r, false, &e);
+    beck_pipeline_runner_stop(r, &e);
   }
   beck_connect_worker_free(r->worker);
   beck_streams_destroy(r->streams);

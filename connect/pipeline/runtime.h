@@ -78,9 +78,9 @@ typedef struct beck_pipeline_run_config {
    * cluster (bootstrap), or an in-process broker over data_dir that also
    * serves Kafka clients on listen (the pipeline then reaches it as a
    * remote client: the registry of a data directory has one owner). */
-  const char *data_dir;  /* topics (embedded, listen) and local state stores; required */
-  const char *bootstrap; /* "host:port[,...]"; NULL: embedded */
-  const char *listen;    /* "host:port"; NULL: no broker */
+  const char *data_dir;       /* topics (embedded, listen) and local state stores; required */
+  const char *bootstrap;      /* "host:port[,...]"; NULL: embedded */
+  const char *listen;         /* "host:port"; NULL: no broker */
   beck_plugin_set_t *plugins; /* borrowed; the worker's connectors */
   int threads;                /* stream task threads; 0: 2 */
   int64_t commit_interval_ms; /* 0: 250 */
@@ -116,13 +116,13 @@ typedef enum beck_pipeline_item_kind {
 /* One line of the status (value type). */
 typedef struct beck_pipeline_item {
   beck_pipeline_item_kind_t kind;
-  char name[128];  /* source, stream or sink name; a step's kind */
-  char what[192];  /* connector and topic(s); a stream's "from -> to"; a step's detail */
-  char state[16];  /* RUNNING, PAUSED, FAILED, STOPPED, ... ("" for steps) */
-  uint64_t records; /* moved since the start of this run (streams: records in) */
+  char name[128];       /* source, stream or sink name; a step's kind */
+  char what[192];       /* connector and topic(s); a stream's "from -> to"; a step's detail */
+  char state[16];       /* RUNNING, PAUSED, FAILED, STOPPED, ... ("" for steps) */
+  uint64_t records;     /* moved since the start of this run (streams: records in) */
   uint64_t records_out; /* streams: written to their topics */
-  double rate;      /* records per second over the last interval */
-  int64_t lag;      /* sinks: records behind; -1 unknown */
+  double rate;          /* records per second over the last interval */
+  int64_t lag;          /* sinks: records behind; -1 unknown */
   char error[256];
 } beck_pipeline_item_t;
 
@@ -130,7 +130,7 @@ typedef struct beck_pipeline_status {
   beck_pipeline_item_t *items; /* owned by the runner; valid until the next poll or free */
   size_t n;
   int64_t elapsed_ms;
-  int64_t idle_ms;       /* how long nothing has moved */
+  int64_t idle_ms;                /* how long nothing has moved */
   char error[BECK_ERROR_MSG_MAX]; /* FAILED: what failed */
 } beck_pipeline_status_t;
 
@@ -138,13 +138,21 @@ typedef struct beck_pipeline_status {
  * poll) and says whether the run should end. Call every few hundred ms. */
 beck_pipeline_run_state_t beck_pipeline_runner_poll(beck_pipeline_runner_t *r, beck_pipeline_status_t *st);
 
-/* Stops cleanly: sources first (their offsets stored), then the streams
- * (each task commits), then the sinks (flush, commit). With input_ended the
- * input is treated as finished first: the streams process what is left,
- * event time moves past every open window (which close and emit), and the
- * sinks are given time to take everything before they stop. A second run
- * over the same data directory resumes where this one stopped. */
-beck_err_t beck_pipeline_runner_stop(beck_pipeline_runner_t *r, bool input_ended, beck_error_t *e);
+/* The input has ended (a finite input, BECK_PIPELINE_INPUT_ENDED): stops
+ * the sources (their offsets stored), lets the streams process what is
+ * left, moves event time past every open window (max time seen + the
+ * pipeline's horizon, not to infinity, so newer input in a later run still
+ * counts), which closes and emits them, and commits. The sinks keep
+ * running: wait for beck_pipeline_runner_drained(), then stop. */
+beck_err_t beck_pipeline_runner_end_input(beck_pipeline_runner_t *r, beck_error_t *e);
+/* True when every running sink has committed up to the end of each of its
+ * topics (a failed sink never will). */
+bool beck_pipeline_runner_drained(beck_pipeline_runner_t *r);
+/* Stops cleanly whatever still runs: sources first (offsets stored), then
+ * the streams (each task commits), then the sinks (flush, commit). A second
+ * run over the same data directory (or cluster) resumes where this one
+ * stopped. Returns a stream task's failure, if one failed. */
+beck_err_t beck_pipeline_runner_stop(beck_pipeline_runner_t *r, beck_error_t *e);
 /* Frees (stops first, without ending the input, if still running); NULL ok. */
 void beck_pipeline_runner_free(beck_pipeline_runner_t *r);
 /* What the runner runs over, for messages: "embedded log in DIR", ... */

@@ -96,7 +96,7 @@ struct beck_pipeline_compiled {
   struct pl_table_node {
     const char *name;
     beck_stream_t *node;
-  } *tables;
+  } * tables;
   size_t ntables;
   void **owned; /* chains and other callback contexts, freed with c */
   size_t nowned, capowned;

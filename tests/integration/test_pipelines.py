@@ -192,6 +192,21 @@ class QuickstartTest(unittest.TestCase):
         self.assertEqual([l for l in out.split("\n") if l], [v for _, v, _ in recs])
 
 
+    def test_4_stopped_midway_then_resumed_gives_every_result_once(self):
+        data = os.path.join(self.tmp, "interrupted")
+        proc = subprocess.Popen([beckit.beck_bin(), "run", "pipelines/quickstart.yaml", "--data-dir", data], cwd=REPO,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)  # about half of the orders
+        proc.send_signal(signal.SIGTERM)
+        out1, err1 = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 0, err1)
+        r = beck("run", "pipelines/quickstart.yaml", "--data-dir", data)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertGreater(len(out1), 0)
+        self.assertGreater(len(r.stdout), 0)
+        self.check_output(out1 + r.stdout)
+
+
 def consume(bootstrap, topic, n, timeout=30):
     """The first n records of topic: (key, value, headers) as text."""
     from confluent_kafka import Consumer

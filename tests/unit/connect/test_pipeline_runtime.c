@@ -136,21 +136,22 @@ static void docs_examples_use_the_real_connector_options(void **state) {
 }
 
 static void a_mismatch_is_reported_as_a_diff(void **state) {
-  beck_pipeline_t *p = load_text("pipeline: p\n"
-                                 "topics: { in: {} }\n"
-                                 "streams:\n"
-                                 "  - from: in\n"
-                                 "    steps:\n"
-                                 "      - map: '{n: value.n * 10}'\n"
-                                 "    to: out\n"
-                                 "tests:\n"
-                                 "  - name: tens\n"
-                                 "    inputs:\n"
-                                 "      - in: [ { key: a, value: { n: 1 } }, { key: b, value: { n: 2 }, timestamp: 90s } ]\n"
-                                 "    expect:\n"
-                                 "      out:\n"
-                                 "        - { key: a, value: { n: 10 } }\n"
-                                 "        - { key: b, value: { n: 30 }, timestamp: 90s }\n");
+  beck_pipeline_t *p =
+      load_text("pipeline: p\n"
+                "topics: { in: {} }\n"
+                "streams:\n"
+                "  - from: in\n"
+                "    steps:\n"
+                "      - map: '{n: value.n * 10}'\n"
+                "    to: out\n"
+                "tests:\n"
+                "  - name: tens\n"
+                "    inputs:\n"
+                "      - in: [ { key: a, value: { n: 1 } }, { key: b, value: { n: 2 }, timestamp: 90s } ]\n"
+                "    expect:\n"
+                "      out:\n"
+                "        - { key: a, value: { n: 10 } }\n"
+                "        - { key: b, value: { n: 30 }, timestamp: 90s }\n");
   beck_pipeline_test_result_t res;
   beck_error_t e;
   assert_int_equal(beck_pipeline_test_run(p, 0, &res, &e), BECK_ERR_OK);
@@ -209,8 +210,8 @@ static void nodes_are_named_after_streams_and_steps(void **state) {
   beck_buf_t out = {0};
   assert_int_equal(beck_topology_describe(beck_pipeline_compiled_topology(c), &out), BECK_ERR_OK);
   beck_buf_append(&out, "", 1);
-  const char *want[] = {"per-user-from", "per-user-steps", "per-user-group", "per-user-window", "per-user-aggregate",
-                        "per-user-result", "per-user-steps2", "per-user-out", "per-user-to"};
+  const char *want[] = {"per-user-from",   "per-user-steps",  "per-user-group", "per-user-window", "per-user-aggregate",
+                        "per-user-result", "per-user-steps2", "per-user-out",   "per-user-to"};
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
     if (strstr((const char *)out.data, want[i]) == NULL)
       fail_msg("no node %s in\n%s", want[i], (const char *)out.data);
