@@ -180,6 +180,7 @@ typedef struct view {
   const char *where;
   bool color;
   int cols;
+  int rows; /* the block stays below this many lines (it must fit to be erased) */
 } view_t;
 
 static const char *state_color(const view_t *v, const char *state) {
@@ -223,11 +224,32 @@ static void render(const view_t *v, const beck_pipeline_status_t *st, const char
   put_cell(b, sub, cols, false);
   beck_buf_printf(b, "%s\n", off);
   static const char *const sections[] = {"sources", "streams", "", "sinks"};
+  /* a block taller than the terminal could not be erased: leave out the
+   * steps first, then cut */
+  int budget = v->rows > 6 ? v->rows - 2 : 4, lines = 2 + 3; /* title, sub, section heads */
+  bool steps = true;
+  for (size_t i = 0; i < st->n; i++)
+    lines++;
+  if (lines > budget) {
+    steps = false;
+    lines = 5;
+    for (size_t i = 0; i < st->n; i++)
+      lines += st->items[i].kind != BECK_PIPELINE_ITEM_STEP;
+  }
+  int shown = 2, left = 0;
   int last = -1;
   for (size_t i = 0; i < st->n; i++) {
     const beck_pipeline_item_t *it = &st->items[i];
+    if (it->kind == BECK_PIPELINE_ITEM_STEP && !steps)
+      continue;
+    if (shown >= budget - 1) {
+      left++;
+      continue;
+    }
+    shown++;
     int sec = it->kind == BECK_PIPELINE_ITEM_STEP ? BECK_PIPELINE_ITEM_STREAM : (int)it->kind;
     if (sec != last) {
+      shown++;
       beck_buf_printf(b, "%s  ", dim);
       if (last < 0) {
         put_cell(b, sections[sec], namew + 2 + whatw + 2, true);
@@ -257,12 +279,15 @@ static void render(const view_t *v, const beck_pipeline_status_t *st, const char
     else if (it->kind == BECK_PIPELINE_ITEM_SINK && it->lag > 0)
       beck_buf_printf(b, "  lag %s", fmt_count(t3, sizeof t3, (uint64_t)it->lag));
     beck_buf_printf(b, "\n");
-    if (it->error[0] && (strcmp(it->state, "RUNNING") != 0 || it->rate < 0.5)) {
+    if (it->error[0] && (strcmp(it->state, "RUNNING") != 0 || it->rate < 0.5) && shown < budget - 1) {
+      shown++;
       beck_buf_printf(b, "      %s", v->color ? "\033[31m" : "");
       put_cell(b, it->error, cols - 6, false);
       beck_buf_printf(b, "%s\n", off);
     }
   }
+  if (left > 0)
+    beck_buf_printf(b, "%s  ... %d more (a taller terminal shows them)%s\n", dim, left, off);
 }
 
 /* One plain line: "orders 6,000 (1,000/s); per-status 6,000 in, 50 out; console 50". */
@@ -388,6 +413,13 @@ static int term_cols(int fd) {
   if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
     return ws.ws_col;
   return 80;
+}
+
+static int term_rows(int fd) {
+  struct winsize ws;
+  if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0)
+    return ws.ws_row;
+  return 24;
 }
 
 /* Live when stderr is a terminal: capture stderr (log lines), and stdout
@@ -599,7 +631,8 @@ int cmd_run(int argc, char **argv) {
 
   display_t d;
   display_open(&d, quiet);
-  view_t v = {.p = p,
+  view_t v = {.rows = d.live ? term_rows(d.out_fd) : 24,
+              .p = p,
               .where = beck_pipeline_runner_describe(r),
               .color = d.live && cli_use_color(d.out_fd),
               .cols = d.live ? term_cols(d.out_fd) : 80};
@@ -624,6 +657,7 @@ int cmd_run(int argc, char **argv) {
     state = beck_pipeline_runner_poll(r, &st);
     if (d.live) {
       v.cols = term_cols(d.out_fd);
+      v.rows = term_rows(d.out_fd);
       char t[32];
       snprintf(sub, sizeof sub, "  %s on %s - Ctrl-C stops it, the next run resumes",
                fmt_elapsed(t, sizeof t, st.elapsed_ms), v.where);
