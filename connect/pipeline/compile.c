@@ -842,6 +842,7 @@ beck_err_t beck_pipeline_compile(const beck_pipeline_t *p, beck_pipeline_compile
     beck_pipeline_compiled_free(c);
     return beck_error_set(e, BECK_ERR_NOMEM, "out of memory");
   }
+  beck_topology_set_on_error(c->topo, p->run.on_error ? BECK_ON_ERROR_SKIP : BECK_ON_ERROR_FAIL);
   beck_err_t rc = BECK_ERR_OK;
   for (size_t i = 0; i < p->nstreams && rc == BECK_ERR_OK; i++) {
     pl_stream_rt_t *s = &c->streams[i];

@@ -263,6 +263,10 @@ typedef struct beck_pipeline_run_opts {
   int64_t stop_when_idle_ms;
   /* A clean stop (like Ctrl-C) after this long. 0: never. */
   int64_t stop_after_ms;
+  /* A record a step cannot process (an expression error): 0 fails the
+   * pipeline, 1 skips the record (counted, logged). Lines up with
+   * beck_on_error_t in beck/streams.h. */
+  int on_error;
 } beck_pipeline_run_opts_t;
 
 typedef struct beck_pipeline {

@@ -88,6 +88,13 @@ static const field_def_t run_fields[] = {
      .min = 1,
      .max = INT64_MAX,
      .doc = "Stop cleanly after this long, as Ctrl-C does (open windows stay open for the next run)."},
+    {.name = "on_error",
+     .type = FT_ENUM,
+     .offset = offsetof(beck_pipeline_run_opts_t, on_error),
+     .def = "fail",
+     .choices = "fail|skip",
+     .doc = "A record a step cannot process (an expression error such as adding a string to a number): fail stops "
+            "the pipeline naming the record and the step; skip drops the record and logs it (rate-limited)."},
 };
 SECTION(beck__pl_sec_run, "run", "run",
         "How `beck run` ends when nobody presses Ctrl-C. The flags `--stop-when-idle` and `--stop-after` override "

@@ -192,6 +192,25 @@ static void a_runtime_error_names_the_file_position_and_step(void **state) {
   beck_pipeline_free(p);
 }
 
+static void on_error_skip_drops_the_record_and_goes_on(void **state) {
+  beck_pipeline_t *p = load_text("pipeline: p\n"
+                                 "topics: { in: {} }\n"
+                                 "streams:\n"
+                                 "  - from: in\n"
+                                 "    steps:\n"
+                                 "      - map: '{b: value.a + 1}'\n"
+                                 "    to: out\n"
+                                 "run: { on_error: skip }\n"
+                                 "tests:\n"
+                                 "  - name: the bad record is dropped\n"
+                                 "    inputs:\n"
+                                 "      - in: [ { value: { a: 1 } }, { value: { a: x } }, { value: { a: 2 } } ]\n"
+                                 "    expect:\n"
+                                 "      out: [ { value: { b: 2 } }, { value: { b: 3 } } ]\n");
+  all_tests_pass(p);
+  beck_pipeline_free(p);
+}
+
 static void nodes_are_named_after_streams_and_steps(void **state) {
   beck_pipeline_t *p = load_text("pipeline: shop\n"
                                  "topics: { orders: {} }\n"
@@ -230,6 +249,7 @@ int main(void) {
       cmocka_unit_test(docs_examples_use_the_real_connector_options),
       cmocka_unit_test(a_mismatch_is_reported_as_a_diff),
       cmocka_unit_test(a_runtime_error_names_the_file_position_and_step),
+      cmocka_unit_test(on_error_skip_drops_the_record_and_goes_on),
       cmocka_unit_test(nodes_are_named_after_streams_and_steps),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
