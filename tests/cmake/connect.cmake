@@ -83,7 +83,8 @@ add_dependencies(test_connect_postgres ${BECK_CONNECTORS} connect_runner)
 # The SDK out of the tree: install the header + pkg-config file, build the
 # template plugin with them alone, run data through it.
 add_test(NAME connect_out_of_tree_plugin
-  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/connect/out_of_tree.sh ${CMAKE_BINARY_DIR} $<TARGET_FILE:connect_runner>)
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/connect/out_of_tree.sh ${CMAKE_BINARY_DIR} $<TARGET_FILE:connect_runner>
+          ${PROJECT_SOURCE_DIR}/docs/connectors.md)
 set_tests_properties(connect_out_of_tree_plugin PROPERTIES TIMEOUT 120)
 
 # Plugins stay mapped until exit so sanitizer reports can name their code
