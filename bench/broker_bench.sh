@@ -44,8 +44,9 @@ Options:
   --full              longer runs: more records, 5 repetitions, 10 GB topic
   --output table|json the table (default) or one JSON document on stdout
   --dir DIR           where data directories go (default \$TMPDIR or /tmp)
-  --wait-quiet S      wait up to S seconds for the 1-minute load average to
-                      drop below 1.0 before starting (default: don't wait)
+  --wait-quiet S      wait up to S seconds for a quiet machine (under 0.25
+                      CPUs busy over 10 s, load average under 1.5) before
+                      starting (default: don't wait)
   --no-install        do not apt-get install missing peers
   --no-build          use the binaries already in \$BECK_BUILD_DIR (default build/)
   -h, --help          this text
@@ -132,22 +133,36 @@ WORK=$(mktemp -d "$BASEDIR/beck-broker-bench.XXXXXX")
 RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
 SRV_PID=""
+declare -A PIDS=() PORTS=() # the peers' servers, by system-class name
 cleanup() {
-  if [ -n "$SRV_PID" ] && kill -0 "$SRV_PID" 2>/dev/null; then
-    kill -TERM "$SRV_PID" 2>/dev/null || true
-    wait "$SRV_PID" 2>/dev/null || true
-  fi
+  local p
+  for p in "$SRV_PID" "${PIDS[@]}"; do
+    if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+      kill -TERM "$p" 2>/dev/null || true
+      wait "$p" 2>/dev/null || true
+    fi
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
+busy_jiffies() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+# busy_cpus SECONDS: how many CPUs' worth the machine was busy (we run nothing meanwhile)
+busy_cpus() {
+  local j0 j1
+  j0=$(busy_jiffies)
+  sleep "$1"
+  j1=$(busy_jiffies)
+  awk -v a="$j0" -v b="$j1" -v s="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.2f", (b - a) / hz / s}'
+}
 if [ "$WAIT_QUIET" -gt 0 ]; then
   deadline=$(($(date +%s) + WAIT_QUIET))
-  while awk -v l="$(load1)" 'BEGIN{exit !(l >= 1.0)}' && [ "$(date +%s)" -lt "$deadline" ]; do
-    log "load average $(load1) >= 1.0: waiting for a quiet machine"
-    sleep 15
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    b=$(busy_cpus 10)
+    awk -v b="$b" 'BEGIN{exit !(b < 0.25)}' && awk -v l="$(load1)" 'BEGIN{exit !(l < 1.5)}' && break
+    log "machine busy ($b CPUs over 10 s, load average $(load1)): waiting for a quiet one"
   done
 fi
 
@@ -252,11 +267,6 @@ emit_idle() { # emit_idle SYSTEM CLASS
   emit idle "$1" "$2" 0 0 0 "{\"rss_kb\": $(proc_kb "$SRV_PID" VmRSS), \"ready_ms\": $SRV_READY_MS, \"idle_cpu\": $cpu}"
 }
 
-# CPU over the server's life and its peak RSS, just before it stops
-emit_life() { # emit_life SYSTEM CLASS
-  emit life "$1" "$2" 0 0 0 "{\"hwm_kb\": $(proc_kb "$SRV_PID" VmHWM), \"cpu_s\": $(proc_cpu "$SRV_PID")}"
-}
-
 SEQ=0
 next_topic() { SEQ=$((SEQ + 1)); T="$1$SEQ"; } # sets T: a name not used before in this run
 
@@ -302,65 +312,94 @@ for ((r = 1; r <= REPS; r++)); do
   raw_write fsync 200 oflag=dsync
 done
 
-# ---- the client's ceiling: librdkafka's mock cluster ----
-for size in 100 1024; do
-  for ((r = 1; r <= REPS; r++)); do
-    log "mock: produce $(size_count $size) x $size B ($r/$REPS)"
-    next_topic m
-    run_tool out "$BIN/beck-bench-kafka" pc --mock --topic "$T" --size "$size" --count "$(size_count $size)" --seconds "$CAP_SECS"
-    emit throughput mock - "$size" 1 "$r" "$out"
-  done
-done
-
-# ---- one system and class: idle RSS, throughput, latency, CPU, peak RSS ----
-# bench_system SYSTEM CLASS TOOL [create-configs...]
-bench_system() {
-  local sys=$1 cls=$2 tool=$3 size r
-  shift 3
-  emit_idle "$sys" "$cls"
-  for size in 100 1024; do
-    for ((r = 1; r <= REPS; r++)); do
-      next_topic t
-      [ "$sys" = beck ] && { run_tool out "$BIN/beck-bench-kafka" create --server "127.0.0.1:$SRV_PORT" --topic "$T" "$@"; }
-      log "$sys $cls: produce then consume $(size_count $size) x $size B ($r/$REPS)"
-      run_tool out "$BIN/$tool" pc --server "127.0.0.1:$SRV_PORT" --pid "$SRV_PID" --topic "$T" --size "$size" \
-        --count "$(size_count $size)" --seconds "$CAP_SECS"
-      emit throughput "$sys" "$cls" "$size" 1 "$r" "$out"
-    done
-  done
-  next_topic l
-  [ "$sys" = beck ] && { run_tool out "$BIN/beck-bench-kafka" create --server "127.0.0.1:$SRV_PORT" --topic "$T" "$@"; }
-  log "$sys $cls: end-to-end latency, 100 B at $LAT_RATE/s for $LAT_SECS s"
-  run_tool out "$BIN/$tool" latency --server "127.0.0.1:$SRV_PORT" --pid "$SRV_PID" --topic "$T" --size 100 \
-    --rate "$LAT_RATE" --seconds "$LAT_SECS" --warmup 1
-  emit latency "$sys" "$cls" 100 1 1 "$out"
-  emit_life "$sys" "$cls"
-  stop_server
-}
-
-start_beck "$WORK/beck-pc"
-bench_system beck page-cache beck-bench-kafka --config fsync.policy=interval
-rm -rf "$WORK/beck-pc"
-start_beck "$WORK/beck-fsync"
-bench_system beck fsync beck-bench-kafka --config fsync.policy=always
-rm -rf "$WORK/beck-fsync"
+# ---- Beck and its peers side by side: every server up at once, and each
+# repetition runs every system back to back (in a rotating order), so that
+# whatever else the machine does hits them alike. One Beck broker serves
+# both classes (fsync.policy is a topic config); Redis needs one server per
+# appendfsync setting. The mock lives inside the load generator.
+SYSTEMS=(mock beck/page-cache beck/fsync)
+start_beck "$WORK/beck"
+PIDS[beck]=$SRV_PID PORTS[beck]=$SRV_PORT
+emit_idle beck -
 if [ "$HAVE_NATS" -eq 1 ]; then
   start_nats "$WORK/nats"
-  bench_system nats page-cache beck-bench-nats
-  rm -rf "$WORK/nats"
+  PIDS[nats/page-cache]=$SRV_PID PORTS[nats/page-cache]=$SRV_PORT
+  emit_idle nats page-cache
+  SYSTEMS+=(nats/page-cache)
 else
   log "NATS JetStream skipped (nats-server or beck-bench-nats missing)"
 fi
 if [ "$HAVE_REDIS" -eq 1 ]; then
-  start_redis "$WORK/redis-pc" everysec
-  bench_system redis page-cache beck-bench-redis
-  rm -rf "$WORK/redis-pc"
-  start_redis "$WORK/redis-fsync" always
-  bench_system redis fsync beck-bench-redis
-  rm -rf "$WORK/redis-fsync"
+  start_redis "$WORK/redis-everysec" everysec
+  PIDS[redis/page-cache]=$SRV_PID PORTS[redis/page-cache]=$SRV_PORT
+  emit_idle redis page-cache
+  start_redis "$WORK/redis-always" always
+  PIDS[redis/fsync]=$SRV_PID PORTS[redis/fsync]=$SRV_PORT
+  emit_idle redis fsync
+  SYSTEMS+=(redis/page-cache redis/fsync)
 else
   log "Redis skipped (redis-server or beck-bench-redis missing)"
 fi
+SRV_PID=""
+
+# run_one MODE SYSTEM/CLASS SIZE REP: one pc or latency run, recorded
+run_one() {
+  local mode=$1 sc=$2 size=$3 r=$4 sys cls server tool
+  sys=${sc%%/*} cls=${sc#*/}
+  [ "$sys" = "$sc" ] && cls=-
+  case "$sys" in
+    mock)
+      [ "$mode" = latency ] && return 0 # the mock answers a Fetch only when fetch.wait.max.ms ends
+      next_topic m
+      run_tool out "$BIN/beck-bench-kafka" pc --mock --topic "$T" --size "$size" --count "$(size_count "$size")" \
+        --seconds "$CAP_SECS"
+      emit throughput mock - "$size" 1 "$r" "$out"
+      return 0
+      ;;
+    beck) server=beck tool=beck-bench-kafka ;;
+    *) server=$sc tool=beck-bench-$sys ;;
+  esac
+  next_topic "${mode:0:1}"
+  if [ "$sys" = beck ]; then
+    local policy=interval
+    [ "$cls" = fsync ] && policy=always
+    run_tool out "$BIN/beck-bench-kafka" create --server "127.0.0.1:${PORTS[$server]}" --topic "$T" \
+      --config "fsync.policy=$policy"
+  fi
+  if [ "$mode" = pc ]; then
+    run_tool out "$BIN/$tool" pc --server "127.0.0.1:${PORTS[$server]}" --pid "${PIDS[$server]}" --topic "$T" \
+      --size "$size" --count "$(size_count "$size")" --seconds "$CAP_SECS"
+    emit throughput "$sys" "$cls" "$size" 1 "$r" "$out"
+  else
+    run_tool out "$BIN/$tool" latency --server "127.0.0.1:${PORTS[$server]}" --pid "${PIDS[$server]}" --topic "$T" \
+      --size 100 --rate "$LAT_RATE" --seconds "$LAT_SECS" --warmup 1
+    emit latency "$sys" "$cls" 100 1 "$r" "$out"
+  fi
+}
+
+n=${#SYSTEMS[@]}
+for size in 100 1024; do
+  for ((r = 1; r <= REPS; r++)); do
+    log "produce then consume $(size_count $size) x $size B, repetition $r/$REPS: ${SYSTEMS[*]}"
+    for ((i = 0; i < n; i++)); do
+      run_one pc "${SYSTEMS[$(((i + r) % n))]}" "$size" "$r"
+    done
+  done
+done
+log "end-to-end latency, 100 B at $LAT_RATE/s for $LAT_SECS s: ${SYSTEMS[*]}"
+for sc in "${SYSTEMS[@]}"; do
+  run_one latency "$sc" 100 1
+done
+# CPU over each server's life and its peak RSS, then stop them
+for server in "${!PIDS[@]}"; do
+  sys=${server%%/*} cls=${server#*/}
+  [ "$sys" = "$server" ] && cls=-
+  emit life "$sys" "$cls" 0 0 0 "{\"hwm_kb\": $(proc_kb "${PIDS[$server]}" VmHWM), \"cpu_s\": $(proc_cpu "${PIDS[$server]}")}"
+  SRV_PID=${PIDS[$server]}
+  stop_server
+  unset "PIDS[$server]"
+done
+rm -rf "$WORK/beck" "$WORK/nats" "$WORK/redis-everysec" "$WORK/redis-always"
 
 # ---- Beck: 1, 100 and 1,000 partitions (records round-robin over them) ----
 for cls in page-cache fsync; do
