@@ -44,6 +44,7 @@ enum {
   OPT_PARTITIONS,
   OPT_DATA_DIR,
   OPT_COMMIT,
+  OPT_MAX_BATCH,
 };
 
 static void nexmark_usage(FILE *out) {
@@ -79,6 +80,7 @@ static void nexmark_usage(FILE *out) {
                "  --data-dir DIR      where the embedded log lives (default: a fresh directory in\n"
                "                      $TMPDIR or /tmp, removed afterwards)\n"
                "  --commit-interval MS  the runtime's commit interval (default 1000)\n"
+               "  --max-batch N       records per input fetch (default 8192; the runtime's own default is 1024)\n"
                "  -h, --help          show this help\n"
                "\n"
                "Examples:\n"
@@ -187,6 +189,7 @@ static int cmd_nexmark(int argc, char **argv) {
       {"partitions", required_argument, NULL, OPT_PARTITIONS},
       {"data-dir", required_argument, NULL, OPT_DATA_DIR},
       {"commit-interval", required_argument, NULL, OPT_COMMIT},
+      {"max-batch", required_argument, NULL, OPT_MAX_BATCH},
       {"help", no_argument, NULL, 'h'},
       {0},
   };
@@ -262,6 +265,11 @@ static int cmd_nexmark(int argc, char **argv) {
       break;
     case OPT_DATA_DIR:
       o.data_dir = optarg;
+      break;
+    case OPT_MAX_BATCH:
+      if (parse_i64(optarg, 1, 1 << 20, &v) < 0)
+        bad = "--max-batch: expected 1 to 1048576 records";
+      o.max_batch = (size_t)v;
       break;
     case OPT_COMMIT:
       if (parse_i64(optarg, 1, 3600000, &v) < 0)

@@ -144,6 +144,11 @@ typedef struct beck_nexmark_run_opts {
   const char *data_dir;       /* NULL: a fresh directory under $TMPDIR, removed after the run */
   const char *input_fsync;    /* fsync.policy of the input topic; NULL = "never" (loading is not timed) */
   int64_t commit_interval_ms; /* 0 = the runtime's default */
+  /* Records per input fetch (the runtime's max_batch; 0 = its default of
+   * 1024). 8192 by default: sinks produce up to 8192 records as one batch,
+   * and a fetch that stops part-way through a batch reads (and checks) the
+   * whole batch again next time. */
+  size_t max_batch;
   /* Called for each result row after the run, in partition then offset
    * order (tables: the latest row per key only). May be NULL. */
   beck_err_t (*on_row)(void *ud, const uint8_t *row, size_t len, beck_error_t *e);

@@ -57,6 +57,7 @@ void beck_nexmark_run_opts_init(beck_nexmark_run_opts_t *o) {
   o->events = 1000000;
   o->partitions = 2;
   o->threads = 2;
+  o->max_batch = 8192;
 }
 
 /* ---- the data directory ------------------------------------------------------ */
@@ -323,6 +324,7 @@ static beck_err_t run_query(beck_client_t *c, const beck_nexmark_query_t *q, con
   beck_streams_config_t cfg = {
       .threads = o->threads > 0 ? o->threads : 1,
       .commit_interval_ms = o->commit_interval_ms,
+      .max_batch = o->max_batch,
   };
   if ((rc = beck_streams_new(t, c, &cfg, &s, e)) != BECK_ERR_OK)
     goto out;
