@@ -181,10 +181,13 @@ class ManyConnectionsTest(BrokerTestCase):
         got = []
         deadline = time.monotonic() + 120
         while len(got) < count and time.monotonic() < deadline:
-            for m in c.consume(1000, 0.5):
-                if m.error():
-                    self.fail("consume error: %s" % m.error())
-                got.append((m.partition(), m.offset(), m.value()))
+            # poll(), not consume(n): librdkafka 2.0.2's batch API can skip messages across a rebalance
+            m = c.poll(0.5)
+            if m is None:
+                continue
+            if m.error():
+                self.fail("consume error: %s" % m.error())
+            got.append((m.partition(), m.offset(), m.value()))
         producer.join(60)
         c.close()
         self.assertEqual(errors, [])
