@@ -34,6 +34,10 @@ mkdir -p "$WORK"
 
 case $SECONDS_EACH in '' | *[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;; esac
 command -v clang >/dev/null || { echo "run_fuzzers: clang is not installed (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }
+# Debian's clang only recommends its runtimes (libFuzzer, ASan, UBSan): an
+# install with --no-install-recommends lacks them and every link fails
+rt=$(clang -print-file-name="libclang_rt.fuzzer-$(uname -m).a")
+[ -f "$rt" ] || { echo "run_fuzzers: clang's libFuzzer runtime is missing (apt-get install libclang-rt-14-dev)" >&2; exit 2; }
 
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   CC=clang cmake -S "$ROOT" -B "$BUILD_DIR" -DBECK_FUZZ=ON -DBECK_SANITIZE=ON -DBECK_BENCH=OFF >"$WORK/configure.log" 2>&1 ||
