@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/logging.h"
 #include "cli.h"
 #include "output.h"
 
@@ -291,6 +292,7 @@ static int cmd_nexmark(int argc, char **argv) {
     return 2;
   }
   o.partitions = (int32_t)(partitions > 0 ? partitions : o.threads > 0 ? o.threads : 1);
+  beck_log_set_level(BECK_LOG_WARN); /* not every topic the run creates */
   if (generate_only) {
     if (emit == NULL) {
       fprintf(stderr, "beck bench nexmark: --generate-only needs --emit FILE (- for stdout)\n");
