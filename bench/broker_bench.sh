@@ -81,11 +81,11 @@ case "$OUTPUT" in table | json) ;; *) die "--output is table or json, not '$OUTP
 # ---- scale: records per throughput run, repetitions, seconds, sizes ----
 case "$SCALE" in
   quick) N100=300000 N1K=60000 REPS=1 LAT_SECS=3 CAP_SECS=10 PART_N=200000 BIG_GB=1 TENK=2000 ;;
-  default) N100=2000000 N1K=400000 REPS=3 LAT_SECS=10 CAP_SECS=20 PART_N=1000000 BIG_GB=3 TENK=10000 ;;
+  default) N100=2000000 N1K=400000 REPS=5 LAT_SECS=10 CAP_SECS=20 PART_N=1000000 BIG_GB=3 TENK=10000 ;;
   full) N100=5000000 N1K=1000000 REPS=5 LAT_SECS=30 CAP_SECS=60 PART_N=2000000 BIG_GB=10 TENK=10000 ;;
 esac
 LAT_RATE=50000
-BIG_REPS=$((REPS < 5 ? 5 : REPS)) # short runs, and the goal is a 10% band: more of them
+BIG_REPS=$((REPS < 6 ? 6 : REPS)) # short runs, and the goal is a 10% band: more of them
 
 T_START=$(date +%s)
 log() { printf '[%4ds] %s\n' "$(($(date +%s) - T_START))" "$*" >&2; }
@@ -420,8 +420,8 @@ done
 
 # ---- Beck: a topic holding several GB against an empty one ----
 # Fill one topic first; then take turns, each repetition on a new empty topic
-# and on the full one, so that outside load and the disk's writeback of the
-# fill hit both the same way.
+# and on the full one (alternating which goes first), so that outside load
+# and the disk's writeback of the fill hit both the same way.
 start_beck "$WORK/beck-big"
 run_tool out "$BIN/beck-bench-kafka" create --server "127.0.0.1:$SRV_PORT" --topic big --config fsync.policy=interval
 fill=$((BIG_GB * 1000000000 / 1024))
@@ -433,7 +433,9 @@ emit bigsize beck page-cache 0 1 0 "{\"data_bytes\": $(du -sb "$WORK/beck-big/da
 for ((r = 1; r <= BIG_REPS; r++)); do
   next_topic e
   run_tool out "$BIN/beck-bench-kafka" create --server "127.0.0.1:$SRV_PORT" --topic "$T" --config fsync.policy=interval
-  for which in empty full; do
+  order="empty full"
+  ((r % 2 == 0)) && order="full empty" # alternate who goes first: no order bias
+  for which in $order; do
     topic=$T label=empty
     [ "$which" = full ] && topic=big label="${BIG_GB}GB"
     log "beck page-cache: $label topic, produce then consume $N100 x 100 B ($r/$BIG_REPS)"
