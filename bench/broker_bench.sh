@@ -44,7 +44,7 @@ Options:
   --full              longer runs: more records, 5 repetitions, 10 GB topic
   --output table|json the table (default) or one JSON document on stdout
   --dir DIR           where data directories go (default \$TMPDIR or /tmp)
-  --wait-quiet S      wait up to S seconds for a quiet machine (under 0.25
+  --wait-quiet S      wait up to S seconds for a quiet machine (under 0.4
                       CPUs busy over 10 s, load average under 1.5) before
                       starting (default: don't wait)
   --no-install        do not apt-get install missing peers
@@ -161,7 +161,7 @@ if [ "$WAIT_QUIET" -gt 0 ]; then
   deadline=$(($(date +%s) + WAIT_QUIET))
   while [ "$(date +%s)" -lt "$deadline" ]; do
     b=$(busy_cpus 10)
-    awk -v b="$b" 'BEGIN{exit !(b < 0.25)}' && awk -v l="$(load1)" 'BEGIN{exit !(l < 1.5)}' && break
+    awk -v b="$b" 'BEGIN{exit !(b < 0.4)}' && awk -v l="$(load1)" 'BEGIN{exit !(l < 1.5)}' && break
     log "machine busy ($b CPUs over 10 s, load average $(load1)): waiting for a quiet one"
   done
 fi
