@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config clang
+  build-essential cmake pkg-config clang libclang-rt-14-dev
   libuv1-dev libyaml-dev libsqlite3-dev libpq-dev libcmocka-dev
   librdkafka-dev libjansson-dev zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev
   kcat python3 python3-confluent-kafka python3-kafka
