@@ -295,29 +295,24 @@ EOF
 )"
 log "scale $SCALE: $N100 x 100 B and $N1K x 1 KiB records per run, $REPS repetition(s), latency $LAT_SECS s at $LAT_RATE/s; data in $WORK"
 
-# ---- raw disk: the physical limit for the same bytes ----
-raw_write() { # raw_write CLASS MB [dd flags...]
-  local cls=$1 mb=$2 t0 t1
-  shift 2
+# ---- raw disk: the physical limit for the same bytes (run with the others) ----
+raw_write() { # raw_write CLASS MB SIZE REP [dd flags...]
+  local cls=$1 mb=$2 size=$3 r=$4 t0 t1
+  shift 4
   rm -f "$WORK/raw.bin"
   t0=$(now_ms)
   dd if=/dev/zero of="$WORK/raw.bin" bs=1M count="$mb" "$@" status=none
   t1=$(now_ms)
   rm -f "$WORK/raw.bin"
-  emit raw raw "$cls" 0 1 0 "{\"bytes\": $((mb * 1048576)), \"seconds\": $(awk -v d=$((t1 - t0)) 'BEGIN{printf "%.3f", d / 1000}')}"
+  emit raw raw "$cls" "$size" 1 "$r" "{\"bytes\": $((mb * 1048576)), \"seconds\": $(awk -v d=$((t1 - t0)) 'BEGIN{printf "%.3f", d / 1000}')}"
 }
-log "raw disk: dd of $((N1K * 1024 / 1048576)) MiB into a new file (page cache), 200 x (1 MiB write + fdatasync); $REPS time(s)"
-for ((r = 1; r <= REPS; r++)); do
-  raw_write page-cache $((N1K * 1024 / 1048576))
-  raw_write fsync 200 oflag=dsync
-done
 
 # ---- Beck and its peers side by side: every server up at once, and each
 # repetition runs every system back to back (in a rotating order), so that
 # whatever else the machine does hits them alike. One Beck broker serves
 # both classes (fsync.policy is a topic config); Redis needs one server per
 # appendfsync setting. The mock lives inside the load generator.
-SYSTEMS=(mock beck/page-cache beck/fsync)
+SYSTEMS=(raw mock beck/page-cache beck/fsync)
 start_beck "$WORK/beck"
 PIDS[beck]=$SRV_PID PORTS[beck]=$SRV_PORT
 emit_idle beck -
@@ -348,6 +343,13 @@ run_one() {
   sys=${sc%%/*} cls=${sc#*/}
   [ "$sys" = "$sc" ] && cls=-
   case "$sys" in
+    raw)
+      [ "$mode" = latency ] && return 0
+      local mb=$(($(size_count "$size") * size / 1048576))
+      raw_write page-cache "$mb" "$size" "$r"
+      raw_write fsync $((mb < 200 ? mb : 200)) "$size" "$r" oflag=dsync
+      return 0
+      ;;
     mock)
       [ "$mode" = latency ] && return 0 # the mock answers a Fetch only when fetch.wait.max.ms ends
       next_topic m
@@ -381,6 +383,7 @@ n=${#SYSTEMS[@]}
 for size in 100 1024; do
   for ((r = 1; r <= REPS; r++)); do
     log "produce then consume $(size_count $size) x $size B, repetition $r/$REPS: ${SYSTEMS[*]}"
+    sync # every repetition starts with no dirty pages left by the one before
     for ((i = 0; i < n; i++)); do
       run_one pc "${SYSTEMS[$(((i + r) % n))]}" "$size" "$r"
     done

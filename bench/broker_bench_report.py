@@ -83,8 +83,8 @@ def summarise(rows):
         elif sec == "life":
             s["life"][(r["system"], r["class"])] = d
         elif sec == "raw":
-            groups.setdefault(("raw", r["class"]), []).append(d["bytes"] / d["seconds"] / 1e6 if d["seconds"] > 0
-                                                             else None)
+            groups.setdefault(("raw", r["class"], r["size"]), []).append(d["bytes"] / d["seconds"] / 1e6
+                                                                         if d["seconds"] > 0 else None)
         elif sec == "bigfill":
             s["bigtopic"]["fill"] = d.get("produce")
         elif sec == "bigsize":
@@ -102,7 +102,7 @@ def summarise(rows):
                 s["big_pairs"].setdefault(ph, []).append(f / e if e else None)
     for key, datas in groups.items():
         if key[0] == "raw":
-            s["raw"][key[1]] = med(datas)
+            s["raw"][(key[1], key[2])] = med(datas)
             continue
         sec, system, cls, size, parts = key
         entry = {"produce": phase_stats(datas, "produce"), "consume": phase_stats(datas, "consume")}
@@ -254,7 +254,7 @@ def render_table(s, out):
                 mk = tp.get(("mock", "-", size), {}).get(phase) if phase == "produce" else None
                 n = tp.get(("nats", cls, size), {}).get(phase)
                 rd = tp.get(("redis", cls, size), {}).get(phase)
-                raw = s["raw"].get(cls) if phase == "produce" else None
+                raw = s["raw"].get((cls, size)) if phase == "produce" else None
                 rows.append([
                     "%s %s, %s" % (phase, label, CLASS_NAMES[cls]),
                     fmt_rate(get(b, "records_per_s"), get(b, "mb_per_s")),
@@ -271,7 +271,8 @@ def render_table(s, out):
     out.write("  page cache: Beck fsync.policy=interval (1 s), Redis appendfsync everysec, NATS default (no sync\n"
               "  option in 2.9); fsync: Beck fsync.policy=always (acks=all after fsync), Redis appendfsync always.\n"
               "  The mock keeps records in memory (a client ceiling for produce; it cannot be consumed from the start).\n"
-              "  raw disk: dd into a new file, 1 MiB writes (page cache), or 1 MiB write + fdatasync each (fsync).\n\n")
+              "  raw disk: dd of the same bytes into a new file, 1 MiB writes (page cache), or 1 MiB write +\n"
+              "  fdatasync each (fsync, at most 200 MiB), in the same repetitions as the systems.\n\n")
 
     out.write("End-to-end latency: 100 B records at 50,000/s, producer and consumer in one process\n")
     headers = ["system", "class", "p50", "p99", "p99.9", "max", "received", "broker CPU s/M"]
@@ -389,7 +390,7 @@ def to_json(s):
         "latency": keyed(s["latency"], ("system", "class")),
         "idle": keyed(s["idle"], ("system", "class")),
         "life": keyed(s["life"], ("system", "class")),
-        "raw_disk_mb_per_s": s["raw"],
+        "raw_disk_mb_per_s": [{"class": k[0], "size": k[1], "mb_per_s": v} for k, v in s["raw"].items()],
         "partitions": keyed(s["partitions"], ("class", "partitions")),
         "bigtopic": s["bigtopic"],
         "bigtopic_full_over_empty": s["big_pairs"],
