@@ -73,8 +73,9 @@ def summarise(rows):
                     s["by_rep"].setdefault((r["system"], r["class"], r["size"], ph + "_mb"), {})[r["rep"]] = \
                         d[ph]["mb_per_s"]
         if r["section"] == "raw" and isinstance(d, dict) and d.get("seconds"):
-            s["by_rep"].setdefault(("raw", r["class"], r["size"], "produce_mb"), {})[r["rep"]] = \
-                d["bytes"] / d["seconds"] / 1e6
+            for size in ((100, 1024) if r["size"] == 0 else (r["size"],)):
+                s["by_rep"].setdefault(("raw", r["class"], size, "produce_mb"), {})[r["rep"]] = \
+                    d["bytes"] / d["seconds"] / 1e6
     for r in rows:
         d = r["data"]
         if isinstance(d, dict) and "error" in d:
@@ -93,8 +94,9 @@ def summarise(rows):
         elif sec == "life":
             s["life"][(r["system"], r["class"])] = d
         elif sec == "raw":
-            groups.setdefault(("raw", r["class"], r["size"]), []).append(d["bytes"] / d["seconds"] / 1e6
-                                                                         if d["seconds"] > 0 else None)
+            for size in ((100, 1024) if r["size"] == 0 else (r["size"],)):  # 0: one dd for both sizes
+                groups.setdefault(("raw", r["class"], size), []).append(d["bytes"] / d["seconds"] / 1e6
+                                                                        if d["seconds"] > 0 else None)
         elif sec == "bigfill":
             s["bigtopic"]["fill"] = d.get("produce")
         elif sec == "bigsize":
@@ -290,8 +292,8 @@ def render_table(s, out):
                     fmt_x(rep_ratio(s, ("beck", cls, size, phase), ("mock", "-", size, phase))) if mk else "-",
                     fmt_x(rep_ratio(s, ("beck", cls, size, phase), ("nats", cls, size, phase))) if n else "-",
                     fmt_x(rep_ratio(s, ("beck", cls, size, phase), ("redis", cls, size, phase))) if rd else "-",
-                    fmt_x(rep_ratio(s, ("beck", cls, size, phase + "_mb"), ("raw", cls, size, phase + "_mb")))
-                    if raw else "-",
+                    fmt_x(rep_ratio(s, ("beck", cls, size, phase + "_mb"), ("raw", cls, size, phase + "_mb"))
+                          or (get(b, "mb_per_s") / raw if get(b, "mb_per_s") else None)) if raw else "-",
                 ])
     table(headers, rows, out)
     out.write("  page cache: Beck fsync.policy=interval (1 s), Redis appendfsync everysec, NATS default (no sync\n"
