@@ -41,7 +41,7 @@ absolute figures, ratios and the goals MET/MISSED.
 Options:
   --quick             ~2 minutes: fewer records, one repetition, 1 GB topic,
                       2,000 partitions instead of 10,000 (those goals: n/a)
-  --full              longer runs: more records, 5 repetitions, 10 GB topic
+  --full              longer runs: more records, 7 repetitions, 10 GB topic
   --output table|json the table (default) or one JSON document on stdout
   --dir DIR           where data directories go (default \$TMPDIR or /tmp)
   --wait-quiet S      wait up to S seconds for a quiet machine (under 0.4
@@ -82,7 +82,7 @@ case "$OUTPUT" in table | json) ;; *) die "--output is table or json, not '$OUTP
 case "$SCALE" in
   quick) N100=300000 N1K=60000 REPS=1 LAT_SECS=3 CAP_SECS=10 PART_N=200000 BIG_GB=1 TENK=2000 ;;
   default) N100=2000000 N1K=400000 REPS=5 LAT_SECS=10 CAP_SECS=20 PART_N=1000000 BIG_GB=3 TENK=10000 ;;
-  full) N100=5000000 N1K=1000000 REPS=5 LAT_SECS=30 CAP_SECS=60 PART_N=2000000 BIG_GB=10 TENK=10000 ;;
+  full) N100=5000000 N1K=1000000 REPS=7 LAT_SECS=30 CAP_SECS=60 PART_N=2000000 BIG_GB=10 TENK=10000 ;;
 esac
 LAT_RATE=50000
 BIG_REPS=$((REPS < 6 ? 6 : REPS)) # short runs, and the goal is a 10% band: more of them
