@@ -76,6 +76,8 @@ struct beck_broker {
   uv_signal_t sigint, sigterm;
   uv_async_t stop_async;
   uv_timer_t housekeeping; /* header timeouts, fsync intervals, retention, group timers */
+  uv_timer_t drain_timer;  /* stop: waits for in-flight requests until drain_deadline */
+  int64_t drain_deadline;
   beck_topics_t *topics;
   beck_group_coord_t *groups;
   beck_conn_t *conns;

@@ -384,16 +384,13 @@ static void finish_stop(beck_broker_t *b) {
   }
 }
 
-static uv_timer_t drain_timer;
-static int64_t drain_deadline;
-
 static void on_drain(uv_timer_t *t) {
   beck_broker_t *b = t->data;
   bool busy = false;
   for (beck_conn_t *c = b->conns; c; c = c->next)
     if (!c->closing && (c->npending > 0 || c->nwriting > 0))
       busy = true;
-  if (busy && beck__now_ms(b) < drain_deadline)
+  if (busy && beck__now_ms(b) < b->drain_deadline)
     return;
   uv_close((uv_handle_t *)t, on_handle_closed);
   finish_stop(b);
@@ -411,10 +408,10 @@ static void begin_stop(beck_broker_t *b) {
       c->reading = false;
     }
   beck__fetch_finish_all(b);
-  uv_timer_init(&b->loop, &drain_timer);
-  drain_timer.data = b;
-  drain_deadline = beck__now_ms(b) + 5000;
-  uv_timer_start(&drain_timer, on_drain, 0, 10);
+  uv_timer_init(&b->loop, &b->drain_timer);
+  b->drain_timer.data = b;
+  b->drain_deadline = beck__now_ms(b) + 5000;
+  uv_timer_start(&b->drain_timer, on_drain, 0, 10);
 }
 
 static void on_signal(uv_signal_t *s, int signum) { begin_stop(s->data); }
