@@ -86,8 +86,11 @@ typedef struct beck_proto_uuids {
  * flexible version in the Kafka spec, also where it exceeds max: it decides
  * the request header version of any version a client may send.
  * advertise_max is the highest version a broker should advertise for today's
- * clients (kafka-protocol.md §0 item 2): non-flexible except ApiVersions 3
- * and IncrementalAlterConfigs 1 (asked for by the project).
+ * clients (kafka-protocol.md §0 item 2): non-flexible except ApiVersions 3,
+ * IncrementalAlterConfigs 1 (asked for by the project) and DescribeLogDirs 4
+ * (none of the reference clients sends it; the clients that do speak its
+ * flexible versions, and only v4 carries the volume's total and usable
+ * bytes).
  */
 #define BECK_PROTO_APIS(A)                                                                                             \
   A(0, Produce, 3, 9, 9, 7)                                                                                            \
@@ -110,6 +113,7 @@ typedef struct beck_proto_uuids {
   A(22, InitProducerId, 0, 4, 2, 1)                                                                                    \
   A(32, DescribeConfigs, 0, 2, 4, 2)                                                                                   \
   A(33, AlterConfigs, 0, 2, 2, 1)                                                                                      \
+  A(35, DescribeLogDirs, 1, 4, 2, 4)                                                                                   \
   A(37, CreatePartitions, 0, 3, 2, 1)                                                                                  \
   A(42, DeleteGroups, 0, 2, 2, 1)                                                                                      \
   A(44, IncrementalAlterConfigs, 0, 1, 1, 1)

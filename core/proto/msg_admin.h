@@ -1,17 +1,21 @@
 /*
  * msg_admin.h - admin APIs: CreateTopics (19), DeleteTopics (20),
  * DeleteRecords (21), DescribeConfigs (32), AlterConfigs (33),
- * CreatePartitions (37), IncrementalAlterConfigs (44).
+ * DescribeLogDirs (35), CreatePartitions (37), IncrementalAlterConfigs (44).
  *
  * Spec: the matching apache/kafka *Request/Response.json files. KIP-4
  * (CreateTopics/DeleteTopics), KIP-107 (DeleteRecords), KIP-133 and KIP-226
  * (Describe/AlterConfigs, synonyms v1), KIP-195 (CreatePartitions), KIP-339
  * (IncrementalAlterConfigs), KIP-464 (CreateTopics v4 defaults), KIP-525
- * (CreateTopics v5 returns configs), KIP-482 flexible versions. Columns are
+ * (CreateTopics v5 returns configs), KIP-113 (DescribeLogDirs), KIP-482
+ * flexible versions (DescribeLogDirs v2+), KIP-784 (DescribeLogDirs v3
+ * top-level ErrorCode), KIP-827 (DescribeLogDirs v4 TotalBytes and
+ * UsableBytes of each directory's volume). Columns are
  * explained in messages.h. JSON spellings are kept even where they break the
  * pattern (CreateTopics timeoutMs / validateOnly).
  * Not described: CreateTopics v6+ (v7 TopicId is listed for layout),
- * DeleteTopics v5+, DescribeConfigs v3+, AlterConfigs v3+.
+ * DeleteTopics v5+, DescribeConfigs v3+, AlterConfigs v3+, DescribeLogDirs
+ * v0 (identical to v1; removed in Kafka 4.0, KIP-896).
  */
 #ifndef BECK_PROTO_MSG_ADMIN_H
 #define BECK_PROTO_MSG_ADMIN_H
@@ -182,6 +186,37 @@
   X(T, I32,     ThrottleTimeMs,       0, INF, NO, NO,  NO, 0, _) \
   X(T, ARR,     Responses,            0, INF, NO, NO,  NO, 0, IncrementalAlterConfigsResponse_AlterConfigsResourceResponse)
 
+/* ---- DescribeLogDirs ---------------------------------------------------- */
+/* Request Topics null = every partition the broker holds. */
+#define BECK_MSG_DescribeLogDirsRequest_DescribableLogDirTopic(X, T) \
+  X(T, STR,     Topic,                0, INF, NO, NO,  NO, 0, _) \
+  X(T, ARR_I32, Partitions,           0, INF, NO, NO,  NO, 0, _)
+
+#define BECK_MSG_DescribeLogDirsRequest(X, T) \
+  X(T, ARR,     Topics,               0, INF, 0,  INF, NO, 0, DescribeLogDirsRequest_DescribableLogDirTopic)
+
+#define BECK_MSG_DescribeLogDirsResponse_DescribeLogDirsPartition(X, T) \
+  X(T, I32,     PartitionIndex,       0, INF, NO, NO,  NO, 0, _) \
+  X(T, I64,     PartitionSize,        0, INF, NO, NO,  NO, 0, _) \
+  X(T, I64,     OffsetLag,            0, INF, NO, NO,  NO, 0, _) \
+  X(T, BOOL,    IsFutureKey,          0, INF, NO, NO,  NO, 0, _)
+
+#define BECK_MSG_DescribeLogDirsResponse_DescribeLogDirsTopic(X, T) \
+  X(T, STR,     Name,                 0, INF, NO, NO,  NO, 0, _) \
+  X(T, ARR,     Partitions,           0, INF, NO, NO,  NO, 0, DescribeLogDirsResponse_DescribeLogDirsPartition)
+
+#define BECK_MSG_DescribeLogDirsResponse_DescribeLogDirsResult(X, T) \
+  X(T, I16,     ErrorCode,            0, INF, NO, NO,  NO, 0, _) \
+  X(T, STR,     LogDir,               0, INF, NO, NO,  NO, 0, _) \
+  X(T, ARR,     Topics,               0, INF, NO, NO,  NO, 0, DescribeLogDirsResponse_DescribeLogDirsTopic) \
+  X(T, I64,     TotalBytes,           4, INF, NO, NO,  NO, -1, _) \
+  X(T, I64,     UsableBytes,          4, INF, NO, NO,  NO, -1, _)
+
+#define BECK_MSG_DescribeLogDirsResponse(X, T) \
+  X(T, I32,     ThrottleTimeMs,       0, INF, NO, NO,  NO, 0, _) \
+  X(T, I16,     ErrorCode,            3, INF, NO, NO,  NO, 0, _) \
+  X(T, ARR,     Results,              0, INF, NO, NO,  NO, 0, DescribeLogDirsResponse_DescribeLogDirsResult)
+
 /* ---- CreatePartitions --------------------------------------------------- */
 #define BECK_MSG_CreatePartitionsRequest_CreatePartitionsAssignment(X, T) \
   X(T, ARR_I32, BrokerIds,            0, INF, NO, NO,  NO, 0, _)
@@ -238,6 +273,12 @@
   S(IncrementalAlterConfigsRequest)                                        \
   S(IncrementalAlterConfigsResponse_AlterConfigsResourceResponse)          \
   S(IncrementalAlterConfigsResponse)                                       \
+  S(DescribeLogDirsRequest_DescribableLogDirTopic)                         \
+  S(DescribeLogDirsRequest)                                                \
+  S(DescribeLogDirsResponse_DescribeLogDirsPartition)                      \
+  S(DescribeLogDirsResponse_DescribeLogDirsTopic)                          \
+  S(DescribeLogDirsResponse_DescribeLogDirsResult)                         \
+  S(DescribeLogDirsResponse)                                               \
   S(CreatePartitionsRequest_CreatePartitionsAssignment)                    \
   S(CreatePartitionsRequest_CreatePartitionsTopic)                         \
   S(CreatePartitionsRequest)                                               \

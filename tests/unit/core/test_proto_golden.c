@@ -13,6 +13,12 @@
  * and re-encodes to the identical bytes. A field of the wrong width, in the
  * wrong place or in the wrong version breaks one of the three.
  *
+ * kafka-python 2.0.2 has no DescribeLogDirs (35): the script declares its
+ * v0/v1 schemas from the spec with kafka-python's types, so those vectors
+ * check our field list against our reading of the spec, through an
+ * independent encoder. DescribeLogDirs' flexible versions (v2-v4) are
+ * checked against bytes written out by hand from the spec below the table.
+ *
  * Regenerate with the script at the end of this file (needs python3-kafka).
  */
 #include <setjmp.h>
@@ -654,6 +660,16 @@ static const vec_t vectors[] = {
      "100002 1003 [2 s:s6 s:s7 s:s9 s:s10"},
     {16, 2, false, "ListGroupsResponse v2 empty", "000186a203eb00000000",
      "100002 1003 [0"},
+    {35, 1, true, "DescribeLogDirsRequest v1 full", "000000020002733400000002000186a6000186a70002733900000002000186ab000186ac",
+     "[2 s:s4 [2 100006 100007 s:s9 [2 100011 100012"},
+    {35, 1, true, "DescribeLogDirsRequest v1 empty", "00000000",
+     "[0"},
+    {35, 1, true, "DescribeLogDirsRequest v1 nulls", "ffffffff",
+     "null"},
+    {35, 1, false, "DescribeLogDirsResponse v1 full", "000186a20000000203ed00027336000000020002733900000002000186ac00000002540be40d00000002540be40e01000186b100000002540be41200000002540be41300000373323200000002000186b900000002540be41a00000002540be41b00000186be00000002540be41f00000002540be42001040b000373333600000002000373333900000002000186ca00000002540be42b00000002540be42c01000186cf00000002540be43000000002540be43100000373353200000002000186d700000002540be43800000002540be43900000186dc00000002540be43d00000002540be43e01",
+     "100002 [2 1005 s:s6 [2 s:s9 [2 100012 10000000013 10000000014 1 100017 10000000018 10000000019 0 s:s22 [2 100025 10000000026 10000000027 0 100030 10000000031 10000000032 1 1035 s:s36 [2 s:s39 [2 100042 10000000043 10000000044 1 100047 10000000048 10000000049 0 s:s52 [2 100055 10000000056 10000000057 0 100060 10000000061 10000000062 1"},
+    {35, 1, false, "DescribeLogDirsResponse v1 empty", "000186a200000000",
+     "100002 [0"},
 };
 
 static uint8_t *unhex(const char *hex, size_t *len) {
@@ -777,12 +793,157 @@ static void kafka_python_vectors_decode_flatten_and_reencode(void **state) {
   assert_true(seen[1][4][1] && seen[1][11][1] && seen[1][11][0]); /* Fetch */
   assert_true(seen[3][0][1] && seen[3][1][1] && seen[3][5][0]); /* Metadata */
   assert_true(seen[11][2][1] && seen[14][1][1] && seen[8][2][1] && seen[9][1][1]);
+  assert_true(seen[35][1][1] && seen[35][1][0]); /* DescribeLogDirs v1 (schemas declared in the script) */
   print_message("%d kafka-python vectors checked\n", checked);
+}
+
+/* ---- DescribeLogDirs v1-v4, bytes written by hand from the spec ------------ */
+
+static void check_hex(const beck_buf_t *b, const char *hex) {
+  size_t n;
+  uint8_t *want = unhex(hex, &n);
+  if (b->len != n || memcmp(b->data, want, n) != 0) {
+    beck_buf_t got = {0};
+    for (size_t i = 0; i < b->len; i++)
+      beck_buf_printf(&got, "%02x", b->data[i]);
+    beck_buf_printf(&got, "%s", "");
+    print_error("got  %s\nwant %s\n", (const char *)got.data, hex);
+    beck_buf_free(&got);
+    fail();
+  }
+  free(want);
+}
+
+/* DescribeLogDirsResponse: one directory "/d" holding partition t-0 of 1234
+ * bytes, on a volume of 2^32 bytes with 2^31 usable. v1 is the classic
+ * layout; v2 makes it flexible (compact lengths = n + 1, a 00 tag buffer
+ * closing every struct); v3 adds the top-level ErrorCode after
+ * ThrottleTimeMs; v4 adds TotalBytes and UsableBytes after each result's
+ * Topics (KIP-827). */
+static const char *const dld_response_hex[5] = {
+    NULL,
+    /* v1: throttle | [1 | err | "/d" | [1 | "t" | [1 | p0 | size 1234 | lag 0 | future 0 */
+    "00000064"
+    "00000001"
+    "0000" "00022f64"
+    "00000001" "000174"
+    "00000001" "00000000" "00000000000004d2" "0000000000000000" "00",
+    /* v2 */
+    "00000064"
+    "02"
+    "0000" "032f64"
+    "02" "0274"
+    "02" "00000000" "00000000000004d2" "0000000000000000" "00" "00" /* partition tags */
+    "00"                                                            /* topic tags */
+    "00"                                                            /* result tags */
+    "00",                                                           /* body tags */
+    /* v3: ErrorCode 0x0007 after ThrottleTimeMs */
+    "00000064" "0007"
+    "02"
+    "0000" "032f64"
+    "02" "0274"
+    "02" "00000000" "00000000000004d2" "0000000000000000" "00" "00"
+    "00"
+    "00"
+    "00",
+    /* v4: TotalBytes, UsableBytes after the result's Topics */
+    "00000064" "0007"
+    "02"
+    "0000" "032f64"
+    "02" "0274"
+    "02" "00000000" "00000000000004d2" "0000000000000000" "00" "00"
+    "00"
+    "0000000100000000" "0000000080000000" "00"
+    "00",
+};
+
+/* DescribeLogDirsRequest for t partitions 0 and 5, and for everything (null). */
+static const char *const dld_request_hex[5] = {
+    NULL,
+    "00000001" "000174" "00000002" "00000000" "00000005",
+    "02" "0274" "03" "00000000" "00000005" "00" "00",
+    "02" "0274" "03" "00000000" "00000005" "00" "00",
+    "02" "0274" "03" "00000000" "00000005" "00" "00",
+};
+static const char *const dld_request_null_hex[5] = {NULL, "ffffffff", "0000", "0000", "0000"};
+
+static void describe_log_dirs_every_version_matches_hand_written_bytes(void **state) {
+  beck_proto_DescribeLogDirsResponse_DescribeLogDirsPartition_t part = {
+      .PartitionIndex = 0, .PartitionSize = 1234, .OffsetLag = 0, .IsFutureKey = false};
+  beck_proto_DescribeLogDirsResponse_DescribeLogDirsTopic_t topic = {
+      .Name = {(const uint8_t *)"t", 1}, .Partitions = {&part, 1}};
+  beck_proto_DescribeLogDirsResponse_DescribeLogDirsResult_t result = {.ErrorCode = 0,
+                                                                       .LogDir = {(const uint8_t *)"/d", 2},
+                                                                       .Topics = {&topic, 1},
+                                                                       .TotalBytes = INT64_C(1) << 32,
+                                                                       .UsableBytes = INT64_C(1) << 31};
+  beck_proto_DescribeLogDirsResponse_t resp = {.ThrottleTimeMs = 100, .ErrorCode = 7, .Results = {&result, 1}};
+  int32_t parts[] = {0, 5};
+  beck_proto_DescribeLogDirsRequest_DescribableLogDirTopic_t rt = {.Topic = {(const uint8_t *)"t", 1},
+                                                                   .Partitions = {parts, 2}};
+  beck_proto_DescribeLogDirsRequest_t req = {.Topics = {&rt, 1}};
+  beck_proto_DescribeLogDirsRequest_t req_all = {.Topics = {NULL, -1}};
+
+  for (int16_t v = 1; v <= 4; v++) {
+    beck_buf_t b = {0};
+    beck_error_t e;
+    /* encode: the struct gives exactly the hand-written bytes */
+    assert_int_equal(beck_proto_encode(BECK_API_DescribeLogDirs, v, false, &resp, &b, &e), BECK_ERR_OK);
+    check_hex(&b, dld_response_hex[v]);
+    beck_buf_reset(&b);
+    assert_int_equal(beck_proto_encode(BECK_API_DescribeLogDirs, v, true, &req, &b, &e), BECK_ERR_OK);
+    check_hex(&b, dld_request_hex[v]);
+    beck_buf_reset(&b);
+    assert_int_equal(beck_proto_encode(BECK_API_DescribeLogDirs, v, true, &req_all, &b, &e), BECK_ERR_OK);
+    check_hex(&b, dld_request_null_hex[v]);
+    beck_buf_free(&b);
+
+    /* decode: the bytes give the values, with spec defaults for fields the
+     * version lacks (ErrorCode 0 before v3, TotalBytes/UsableBytes -1 before v4) */
+    beck_arena_t arena;
+    beck_arena_init(&arena, 0);
+    size_t n;
+    uint8_t *bytes = unhex(dld_response_hex[v], &n);
+    beck_proto_DescribeLogDirsResponse_t d;
+    assert_int_equal(beck_proto_decode(BECK_API_DescribeLogDirs, v, false, bytes, n, &arena, &d, &e), BECK_ERR_OK);
+    assert_int_equal(d.ThrottleTimeMs, 100);
+    assert_int_equal(d.ErrorCode, v >= 3 ? 7 : 0);
+    assert_int_equal(d.Results.count, 1);
+    const beck_proto_DescribeLogDirsResponse_DescribeLogDirsResult_t *r = &d.Results.items[0];
+    assert_int_equal(r->LogDir.len, 2);
+    assert_memory_equal(r->LogDir.ptr, "/d", 2);
+    assert_int_equal(r->TotalBytes, v >= 4 ? INT64_C(1) << 32 : -1);
+    assert_int_equal(r->UsableBytes, v >= 4 ? INT64_C(1) << 31 : -1);
+    assert_int_equal(r->Topics.count, 1);
+    assert_int_equal(r->Topics.items[0].Name.len, 1);
+    assert_int_equal(r->Topics.items[0].Partitions.count, 1);
+    assert_int_equal(r->Topics.items[0].Partitions.items[0].PartitionSize, 1234);
+    free(bytes);
+
+    bytes = unhex(dld_request_null_hex[v], &n);
+    beck_proto_DescribeLogDirsRequest_t dr;
+    assert_int_equal(beck_proto_decode(BECK_API_DescribeLogDirs, v, true, bytes, n, &arena, &dr, &e), BECK_ERR_OK);
+    assert_int_equal(dr.Topics.count, -1);
+    free(bytes);
+    bytes = unhex(dld_request_hex[v], &n);
+    assert_int_equal(beck_proto_decode(BECK_API_DescribeLogDirs, v, true, bytes, n, &arena, &dr, &e), BECK_ERR_OK);
+    assert_int_equal(dr.Topics.count, 1);
+    assert_int_equal(dr.Topics.items[0].Partitions.count, 2);
+    assert_int_equal(dr.Topics.items[0].Partitions.items[1], 5);
+    free(bytes);
+    beck_arena_destroy(&arena);
+  }
+  /* v0 is not spoken (removed in Kafka 4.0, KIP-896), nor v5 */
+  beck_buf_t b = {0};
+  assert_int_equal(beck_proto_encode(BECK_API_DescribeLogDirs, 0, true, &req, &b, NULL), BECK_ERR_UNSUPPORTED);
+  assert_int_equal(beck_proto_encode(BECK_API_DescribeLogDirs, 5, true, &req, &b, NULL), BECK_ERR_UNSUPPORTED);
+  beck_buf_free(&b);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(kafka_python_vectors_decode_flatten_and_reencode),
+      cmocka_unit_test(describe_log_dirs_every_version_matches_hand_written_bytes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
@@ -798,7 +959,28 @@ def isa(t, c):
 
 RANGES = {0:(3,9),1:(4,13),2:(1,7),3:(0,12),8:(2,8),9:(1,7),10:(0,4),11:(0,7),12:(0,4),13:(0,4),
           14:(0,5),15:(0,5),16:(0,4),18:(0,4),19:(0,5),20:(0,4),21:(0,2),22:(0,4),32:(0,2),33:(0,2),
-          37:(0,3),42:(0,2),44:(0,1)}
+          35:(1,4),37:(0,3),42:(0,2),44:(0,1)}
+
+# kafka-python 2.0.2 has no DescribeLogDirs (35): its v0/v1 schemas are
+# written here from DescribeLogDirsRequest/Response.json with kafka-python's
+# own types, so the bytes still come from its encoder (v1 = v0 on the wire).
+from kafka.protocol.api import Request, Response
+def _dld_response(v):
+    return type('DescribeLogDirsResponse_v%d' % v, (Response,), dict(API_KEY=35, API_VERSION=v, SCHEMA=T.Schema(
+        ('throttle_time_ms', T.Int32),
+        ('results', T.Array(('error_code', T.Int16), ('log_dir', T.String('utf-8')),
+                            ('topics', T.Array(('name', T.String('utf-8')),
+                                               ('partitions', T.Array(('partition_index', T.Int32),
+                                                                      ('partition_size', T.Int64),
+                                                                      ('offset_lag', T.Int64),
+                                                                      ('is_future_key', T.Boolean))))))))))
+def _dld_request(v):
+    return type('DescribeLogDirsRequest_v%d' % v, (Request,), dict(API_KEY=35, API_VERSION=v,
+        RESPONSE_TYPE=_dld_response(v), SCHEMA=T.Schema(
+        ('topics', T.Array(('topic', T.String('utf-8')), ('partitions', T.Array(T.Int32)))))))
+class LocalApis:
+    DescribeLogDirsRequest = [_dld_request(0), _dld_request(1)]
+    DescribeLogDirsResponse = [_dld_response(0), _dld_response(1)]
 
 NULLABLE = {
     'MetadataRequest': ['topics'],
@@ -817,6 +999,7 @@ NULLABLE = {
     'GroupCoordinatorResponse': ['error_message'],
     'AlterConfigsRequest': ['resources.config_entries.config_value'],
     'AlterConfigsResponse': ['resources.error_message'],
+    'DescribeLogDirsRequest': ['topics'],
 }
 
 # kafka-python 2.0.2 schemas that disagree with the apache/kafka spec; the
@@ -866,8 +1049,9 @@ def flat(t, v, out):
     raise Exception(t)
 
 vectors = []
-for m in ['produce','fetch','offset','metadata','commit','group','admin']:
-    mod = importlib.import_module('kafka.protocol.' + m)
+mods = [importlib.import_module('kafka.protocol.' + m)
+        for m in ['produce','fetch','offset','metadata','commit','group','admin']]
+for mod in mods + [LocalApis]:
     for name in sorted(dir(mod)):
         cls_list = getattr(mod, name)
         if not (isinstance(cls_list, list) and cls_list and hasattr(cls_list[0], 'API_KEY')): continue
