@@ -32,6 +32,7 @@
   H(InitProducerId, beck__handle_init_producer_id)         \
   H(DescribeConfigs, beck__handle_describe_configs)        \
   H(AlterConfigs, beck__handle_alter_configs)              \
+  H(DescribeLogDirs, beck__handle_describe_log_dirs)       \
   H(CreatePartitions, beck__handle_create_partitions)      \
   H(DeleteGroups, beck__handle_delete_groups)              \
   H(IncrementalAlterConfigs, beck__handle_incremental_alter_configs)
