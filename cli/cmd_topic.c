@@ -11,15 +11,26 @@
  * them and writes the full set back. Two alters racing on one topic can
  * lose one of the changes; docs/cli.md says so.
  *
+ * `topic describe` shows each partition's size on disk, which only
+ * DescribeLogDirs (KIP-113) tells and librdkafka 2.0.2 cannot send: it goes
+ * out with core/proto's codec over one plain connection to each broker that
+ * leads a described partition (cli_wire_request), one request per broker
+ * for all its partitions, at the highest version both sides speak (the
+ * broker's range from librdkafka's ApiVersions log, else v1). The size
+ * shown is the leader replica's. A broker without the API leaves "-" /
+ * null and one line on stderr says why.
+ *
  * Output shapes (tables and JSON) are documented in docs/cli.md.
  */
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/alloc.h"
 #include "kafka_util.h"
+#include "proto/proto.h"
 
 /* ---- shared ----------------------------------------------------------------- */
 
@@ -433,9 +444,144 @@ static json_t *json_int_array(const int32_t *v, int n) {
   return a;
 }
 
+/* ---- partition sizes (DescribeLogDirs) ------------------------------------------ */
+
+/* Versions of DescribeLogDirs this command speaks (the codec's range). */
+#define DLD_MIN 1
+#define DLD_MAX 4
+
+/* The DescribeLogDirs version to send to broker b: the highest both sides
+ * speak, by the ApiVersions answer librdkafka logged when it connected
+ * (cli_client_t.capture_apis); DLD_MIN when it never connected to b (every
+ * Kafka since 1.0 speaks it); -1 when b answered ApiVersions without it. */
+static int dld_version(cli_client_t *c, const rd_kafka_metadata_broker_t *b) {
+  char name[300];
+  snprintf(name, sizeof name, "%s:%d", b->host, b->port);
+  int v = DLD_MIN;
+  bool listed = false, found = false;
+  pthread_mutex_lock(&c->lock);
+  for (int i = 0; i < c->napis && !found; i++) {
+    if (strcmp(c->apis[i].broker, name) != 0)
+      continue;
+    listed = true;
+    if (c->apis[i].key == BECK_API_DescribeLogDirs) {
+      found = true;
+      v = c->apis[i].max < DLD_MAX ? c->apis[i].max : DLD_MAX;
+      if (v < DLD_MIN || v < c->apis[i].min)
+        v = -1;
+    }
+  }
+  pthread_mutex_unlock(&c->lock);
+  return listed && !found ? -1 : v;
+}
+
+static bool plaintext(const cli_opts_t *o) {
+  for (int i = 0; i < o->nprops; i++) {
+    const char *kv = o->props[i], *eq = strchr(kv, '=');
+    if (eq && (size_t)(eq - kv) == strlen("security.protocol") && strncmp(kv, "security.protocol", 17) == 0 &&
+        strcasecmp(eq + 1, "plaintext") != 0)
+      return false;
+  }
+  return true;
+}
+
+/* Fills size[base[i] + k] with the on-disk bytes of partition k (in id
+ * order) of topic ts[i], as its leader reports them; -1 where unknown.
+ * Never fails the command: what cannot be known is said on stderr. */
+static void partition_sizes(cli_client_t *c, const cli_opts_t *o, const rd_kafka_metadata_t *md,
+                            const rd_kafka_metadata_topic_t *const *ts, int n, const int *base, int64_t *size) {
+  if (!plaintext(o)) {
+    cli_error(o, "partition sizes unknown: they are read with a plain connection to each broker, and "
+                 "-X security.protocol asks for another");
+    return;
+  }
+  int64_t deadline = cli_now_ms() + o->timeout_ms;
+  char unsupported[400] = "";
+  int nunsupported = 0;
+  beck_arena_t arena;
+  beck_arena_init(&arena, 0);
+  for (int bi = 0; bi < md->broker_cnt; bi++) {
+    const rd_kafka_metadata_broker_t *b = &md->brokers[bi];
+    beck_arena_reset(&arena);
+    /* the request: every described partition this broker leads */
+    beck_proto_DescribeLogDirsRequest_t req = {0};
+    req.Topics.items = beck_arena_calloc(&arena, (size_t)n, sizeof *req.Topics.items);
+    if (req.Topics.items == NULL)
+      break;
+    for (int i = 0; i < n; i++) {
+      beck_proto_DescribeLogDirsRequest_DescribableLogDirTopic_t *rt = &req.Topics.items[req.Topics.count];
+      rt->Partitions.items = beck_arena_calloc(&arena, (size_t)ts[i]->partition_cnt + 1, sizeof(int32_t));
+      if (rt->Partitions.items == NULL)
+        break;
+      for (int k = 0; k < ts[i]->partition_cnt; k++)
+        if (ts[i]->partitions[k].leader == b->id)
+          rt->Partitions.items[rt->Partitions.count++] = ts[i]->partitions[k].id;
+      if (rt->Partitions.count > 0) {
+        rt->Topic = (beck_nstr_t){(const uint8_t *)ts[i]->topic, (int32_t)strlen(ts[i]->topic)};
+        req.Topics.count++;
+      }
+    }
+    if (req.Topics.count == 0)
+      continue;
+    int v = dld_version(c, b);
+    char why[300] = "";
+    cli_wire_result_t rc = CLI_WIRE_CLOSED;
+    beck_proto_DescribeLogDirsResponse_t resp;
+    if (v < 0) {
+      snprintf(why, sizeof why, "its ApiVersions answer has no DescribeLogDirs v%d to v%d", DLD_MIN, DLD_MAX);
+    } else {
+      int64_t left = deadline - cli_now_ms();
+      rc = cli_wire_request(b->host, b->port, left > 0 ? (int)left : 1, BECK_API_DescribeLogDirs, (int16_t)v, &req,
+                            &arena, &resp, why, sizeof why);
+    }
+    if (rc == CLI_WIRE_CLOSED) {
+      if (nunsupported++ == 0)
+        snprintf(unsupported, sizeof unsupported, "broker %d (%s:%d) does not support DescribeLogDirs (API 35): %s",
+                 b->id, b->host, b->port, why);
+      continue;
+    }
+    if (rc != CLI_WIRE_OK) {
+      cli_error(o, "warning: cannot read partition sizes from broker %d (%s:%d): %s", b->id, b->host, b->port, why);
+      continue;
+    }
+    if (resp.ErrorCode != 0) {
+      cli_error(o, "warning: broker %d (%s:%d) refused DescribeLogDirs: %s", b->id, b->host, b->port,
+                rd_kafka_err2str((rd_kafka_resp_err_t)resp.ErrorCode));
+      continue;
+    }
+    for (int32_t r = 0; r < resp.Results.count; r++) {
+      const beck_proto_DescribeLogDirsResponse_DescribeLogDirsResult_t *dir = &resp.Results.items[r];
+      if (dir->ErrorCode != 0)
+        continue; /* an offline log dir holds nothing readable */
+      for (int32_t t = 0; t < dir->Topics.count; t++) {
+        const beck_proto_DescribeLogDirsResponse_DescribeLogDirsTopic_t *dt = &dir->Topics.items[t];
+        for (int i = 0; i < n; i++) {
+          if (dt->Name.len < 0 || strlen(ts[i]->topic) != (size_t)dt->Name.len ||
+              memcmp(ts[i]->topic, dt->Name.ptr, (size_t)dt->Name.len) != 0)
+            continue;
+          for (int32_t q = 0; q < dt->Partitions.count; q++) {
+            const beck_proto_DescribeLogDirsResponse_DescribeLogDirsPartition_t *dp = &dt->Partitions.items[q];
+            if (dp->IsFutureKey)
+              continue; /* a copy being moved to another dir (AlterReplicaLogDirs) */
+            for (int k = 0; k < ts[i]->partition_cnt; k++)
+              if (ts[i]->partitions[k].id == dp->PartitionIndex && ts[i]->partitions[k].leader == b->id)
+                size[base[i] + k] = dp->PartitionSize;
+          }
+        }
+      }
+    }
+  }
+  beck_arena_destroy(&arena);
+  if (nunsupported > 1)
+    cli_error(o, "partition sizes unknown (shown as -): %s; %d more brokers alike", unsupported, nunsupported - 1);
+  else if (nunsupported == 1)
+    cli_error(o, "partition sizes unknown (shown as -): %s", unsupported);
+}
+
 /* One topic: JSON object, or the table sections printed to stdout. */
 static json_t *describe_one(const cli_opts_t *o, const describe_args_t *a, const rd_kafka_metadata_topic_t *t,
-                            const rd_kafka_ConfigResource_t *res, const int64_t *lo, const int64_t *hi) {
+                            const rd_kafka_ConfigResource_t *res, const int64_t *lo, const int64_t *hi,
+                            const int64_t *size) {
   bool all = !a->summary && !a->configs && !a->partitions;
   size_t ncfg = 0;
   const rd_kafka_ConfigEntry_t **cfg = NULL;
@@ -472,6 +618,7 @@ static json_t *describe_one(const cli_opts_t *o, const describe_args_t *a, const
         json_object_set_new(e, "isr", json_int_array(p->isrs, p->isr_cnt));
         json_object_set_new(e, "start_offset", cli_json_offset(lo[i]));
         json_object_set_new(e, "end_offset", cli_json_offset(hi[i]));
+        json_object_set_new(e, "size_bytes", size[i] >= 0 ? json_integer(size[i]) : json_null());
         json_object_set_new(e, "error", cli_json_error(p->err, NULL));
         json_array_append_new(pa, e);
       }
@@ -510,8 +657,8 @@ static json_t *describe_one(const cli_opts_t *o, const describe_args_t *a, const
       if (sep)
         printf("\n");
       printf("PARTITIONS\n");
-      static const char *const hdr[] = {"PARTITION", "LEADER", "REPLICAS", "ISR", "START-OFFSET", "END-OFFSET"};
-      cli_table_t *pt = cli_table_new(6, hdr);
+      static const char *const hdr[] = {"PARTITION", "LEADER", "REPLICAS", "ISR", "START-OFFSET", "END-OFFSET", "SIZE"};
+      cli_table_t *pt = cli_table_new(7, hdr);
       for (int i = 0; i < t->partition_cnt; i++) {
         const rd_kafka_metadata_partition_t *p = &t->partitions[i];
         cli_table_cell(pt, "%d", p->id);
@@ -523,6 +670,8 @@ static json_t *describe_one(const cli_opts_t *o, const describe_args_t *a, const
         beck_free(isr);
         cli_table_offset(pt, lo[i]);
         cli_table_offset(pt, hi[i]);
+        char human[32];
+        cli_table_str(pt, size[i] >= 0 ? cli_fmt_bytes(human, sizeof human, (uint64_t)size[i]) : NULL);
       }
       cli_table_print(pt, stdout, 2);
       cli_table_destroy(pt);
@@ -554,7 +703,8 @@ static int topic_describe(int argc, char **argv) {
               "\n"
               "Shows a topic: partition and replica counts, every setting with where its value\n"
               "comes from (topic override, broker, default), and per partition the leader,\n"
-              "replicas, in-sync replicas and the start and end offsets.\n"
+              "replicas, in-sync replicas, the start and end offsets and the size on disk\n"
+              "(the leader's segment files, from DescribeLogDirs: exact bytes in JSON).\n"
               "\n"
               "Options (default: all three sections):\n"
               "  --summary     the counts only\n"
@@ -576,7 +726,8 @@ static int topic_describe(int argc, char **argv) {
   if (!cli_parse(&spec, argc, argv, &o, &a, &first, &status))
     return status;
   int n = argc - first;
-  cli_client_t c = {0};
+  bool want_sizes = a.partitions || (!a.summary && !a.configs);
+  cli_client_t c = {.capture_apis = want_sizes}; /* each broker's API versions pick the DescribeLogDirs version */
   if (cli_client_open(&c, &o, RD_KAFKA_PRODUCER, NULL) < 0)
     return CLI_EXIT_FAIL;
   const rd_kafka_metadata_t *md;
@@ -607,16 +758,23 @@ static int topic_describe(int argc, char **argv) {
       rd_kafka_topic_partition_list_add(parts, ts[i]->topic, ts[i]->partitions[k].id);
   }
   int64_t *lo = cli_xcalloc((size_t)parts->cnt + 1, sizeof *lo), *hi = cli_xcalloc((size_t)parts->cnt + 1, sizeof *hi);
+  int64_t *size = cli_xcalloc((size_t)parts->cnt + 1, sizeof *size);
+  int *base = cli_xcalloc((size_t)n + 1, sizeof *base);
+  for (int i = 0; i < parts->cnt; i++)
+    size[i] = -1;
+  for (int i = 1; rc == CLI_EXIT_OK && i < n; i++)
+    base[i] = base[i - 1] + ts[i - 1]->partition_cnt;
   if (rc == CLI_EXIT_OK && cli_watermarks(&c, parts, lo, hi) < 0)
     rc = CLI_EXIT_FAIL;
+  if (rc == CLI_EXIT_OK && want_sizes)
+    partition_sizes(&c, &o, md, ts, n, base, size);
   if (rc == CLI_EXIT_OK) {
     json_t *arr = o.output == CLI_OUTPUT_JSON ? json_array() : NULL;
-    int base = 0;
     for (int i = 0; i < n; i++) {
       if (i > 0 && !arr)
         printf("\n");
-      json_t *j = describe_one(&o, &a, ts[i], find_resource(res, nres, ts[i]->topic), lo + base, hi + base);
-      base += ts[i]->partition_cnt;
+      json_t *j = describe_one(&o, &a, ts[i], find_resource(res, nres, ts[i]->topic), lo + base[i], hi + base[i],
+                               size + base[i]);
       if (arr)
         json_array_append_new(arr, j);
     }
@@ -628,6 +786,8 @@ static int topic_describe(int argc, char **argv) {
   }
   beck_free(lo);
   beck_free(hi);
+  beck_free(size);
+  beck_free(base);
   rd_kafka_topic_partition_list_destroy(parts);
   if (cev)
     rd_kafka_event_destroy(cev);

@@ -15,17 +15,29 @@
  * answers with the watermarks: one request per broker for any number of
  * partitions, where rd_kafka_query_watermark_offsets() costs two per
  * partition.
+ *
+ * cli_wire_request(): one request librdkafka cannot send (DescribeLogDirs),
+ * framed by core/proto over a blocking exchange on a non-blocking socket:
+ * connect, write the frame, read the 4-byte size and the answer, all within
+ * one deadline; correlation id 1, the only request on the connection.
  */
 #include "kafka_util.h"
 
 #include "base/alloc.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "proto/proto.h"
 
 enum { OPT_OUTPUT = 1001, OPT_JSON, OPT_TIMEOUT };
 
@@ -653,6 +665,190 @@ rd_kafka_event_t *cli_admin_wait(cli_client_t *c, rd_kafka_queue_t *q, const cha
     return NULL;
   }
   return ev;
+}
+
+/* ---- one request over a plain connection ------------------------------------------ */
+
+/* Waits until fd is ready for events: 1 ready, 0 deadline passed, -1 error. */
+static int wait_fd(int fd, short events, int64_t deadline) {
+  for (;;) {
+    int64_t left = deadline - cli_now_ms();
+    if (left <= 0)
+      return 0;
+    struct pollfd pfd = {.fd = fd, .events = events};
+    int r = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+    if (r > 0)
+      return 1;
+    if (r == 0)
+      return 0;
+    if (errno != EINTR)
+      return -1;
+  }
+}
+
+static int wire_connect(const char *host, int port, int64_t deadline, char *why, size_t whylen) {
+  char service[16];
+  snprintf(service, sizeof service, "%d", port);
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
+  int rc = getaddrinfo(host, service, &hints, &ai);
+  if (rc != 0) {
+    snprintf(why, whylen, "cannot resolve %s: %s", host, gai_strerror(rc));
+    return -1;
+  }
+  int fd = -1;
+  for (struct addrinfo *a = ai; a != NULL; a = a->ai_next) {
+    fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      snprintf(why, whylen, "cannot connect: %s", strerror(errno));
+      continue;
+    }
+    if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+      break;
+    int err = errno;
+    if (err == EINPROGRESS) {
+      int w = wait_fd(fd, POLLOUT, deadline);
+      socklen_t len = sizeof err;
+      err = w < 0 ? errno : 0;
+      if (w > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
+        break;
+      if (w == 0)
+        err = ETIMEDOUT;
+    }
+    snprintf(why, whylen, "cannot connect: %s", strerror(err));
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(ai);
+  return fd;
+}
+
+/* Reads exactly n bytes: 0 done, 1 the peer closed (or reset) before the
+ * first byte, -1 anything else (why says what). */
+static int read_full(int fd, uint8_t *p, size_t n, int64_t deadline, int timeout_ms, char *why, size_t whylen) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = recv(fd, p + got, n - got, 0);
+    if (r > 0) {
+      got += (size_t)r;
+      continue;
+    }
+    if (r == 0 || errno == ECONNRESET) {
+      if (got == 0)
+        return 1;
+      snprintf(why, whylen, "the connection closed in the middle of the answer");
+      return -1;
+    }
+    if (errno == EINTR)
+      continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      snprintf(why, whylen, "cannot read the answer: %s", strerror(errno));
+      return -1;
+    }
+    int w = wait_fd(fd, POLLIN, deadline);
+    if (w <= 0) {
+      if (w == 0)
+        snprintf(why, whylen, "no answer within %d ms", timeout_ms);
+      else
+        snprintf(why, whylen, "cannot read the answer: %s", strerror(errno));
+      return -1;
+    }
+  }
+  return 0;
+}
+
+cli_wire_result_t cli_wire_request(const char *host, int port, int timeout_ms, int16_t api_key, int16_t version,
+                                   const void *req, beck_arena_t *arena, void *resp, char *why, size_t whylen) {
+  int64_t deadline = cli_now_ms() + timeout_ms;
+  beck_buf_t out = {0};
+  beck_error_t e;
+  beck_error_clear(&e);
+  beck_proto_request_header_t h = {.RequestApiKey = api_key,
+                                   .RequestApiVersion = version,
+                                   .CorrelationId = 1,
+                                   .ClientId = {(const uint8_t *)"beck-cli", 8}};
+  size_t mark = beck_proto_frame_begin(&out);
+  beck_err_t err = beck_proto_request_header_encode(&h, &out);
+  if (!err)
+    err = beck_proto_encode(api_key, version, true, req, &out, &e);
+  if (!err)
+    err = beck_proto_frame_end(&out, mark, 0);
+  if (err) {
+    snprintf(why, whylen, "cannot encode %s v%d: %s", beck_proto_api_name(api_key), version,
+             err == BECK_ERR_NOMEM ? "out of memory" : e.msg);
+    beck_buf_free(&out);
+    return CLI_WIRE_FAILED;
+  }
+  cli_wire_result_t rc = CLI_WIRE_FAILED;
+  int fd = wire_connect(host, port, deadline, why, whylen);
+  if (fd < 0)
+    goto done;
+  for (size_t sent = 0; sent < out.len;) {
+    ssize_t r = send(fd, out.data + sent, out.len - sent, MSG_NOSIGNAL);
+    if (r > 0) {
+      sent += (size_t)r;
+    } else if (r < 0 && errno == EINTR) {
+      continue;
+    } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      int w = wait_fd(fd, POLLOUT, deadline);
+      if (w <= 0) {
+        if (w == 0)
+          snprintf(why, whylen, "cannot send within %d ms", timeout_ms);
+        else
+          snprintf(why, whylen, "cannot send: %s", strerror(errno));
+        goto done;
+      }
+    } else {
+      if (errno == EPIPE || errno == ECONNRESET) {
+        rc = CLI_WIRE_CLOSED;
+        snprintf(why, whylen, "the broker closed the connection");
+      } else {
+        snprintf(why, whylen, "cannot send: %s", strerror(errno));
+      }
+      goto done;
+    }
+  }
+  uint8_t size_be[4];
+  int r = read_full(fd, size_be, sizeof size_be, deadline, timeout_ms, why, whylen);
+  if (r != 0) {
+    if (r == 1) {
+      rc = CLI_WIRE_CLOSED;
+      snprintf(why, whylen, "the broker closed the connection without answering %s v%d", beck_proto_api_name(api_key),
+               version);
+    }
+    goto done;
+  }
+  int32_t size = (int32_t)beck_load_be32(size_be);
+  if (size < 4 || size > BECK_PROTO_MAX_FRAME) {
+    snprintf(why, whylen, "the answer claims %" PRId32 " bytes", size);
+    goto done;
+  }
+  uint8_t *frame = beck_arena_alloc(arena, (size_t)size);
+  if (frame == NULL) {
+    snprintf(why, whylen, "out of memory for an answer of %" PRId32 " bytes", size);
+    goto done;
+  }
+  if ((r = read_full(fd, frame, (size_t)size, deadline, timeout_ms, why, whylen)) != 0) {
+    if (r == 1)
+      snprintf(why, whylen, "the connection closed in the middle of the answer");
+    goto done;
+  }
+  int32_t corr;
+  size_t hsize;
+  if (beck_proto_response_header_decode(api_key, version, frame, (size_t)size, &corr, &hsize, &e) != BECK_ERR_OK ||
+      beck_proto_decode(api_key, version, false, frame + hsize, (size_t)size - hsize, arena, resp, &e) != BECK_ERR_OK) {
+    snprintf(why, whylen, "cannot read the answer: %s", e.msg);
+    goto done;
+  }
+  if (corr != h.CorrelationId) {
+    snprintf(why, whylen, "the answer is for request %" PRId32 ", not %" PRId32, corr, h.CorrelationId);
+    goto done;
+  }
+  rc = CLI_WIRE_OK;
+done:
+  if (fd >= 0)
+    close(fd);
+  beck_buf_free(&out);
+  return rc;
 }
 
 /* ---- offsets ------------------------------------------------------------------- */

@@ -5,8 +5,10 @@
  * messages that say what failed and what to try.
  *
  * The client commands (topic, produce, consume, group, cluster) talk to any
- * Kafka-protocol cluster, Beck's own broker included, only through
- * librdkafka. Nothing here speaks the wire protocol.
+ * Kafka-protocol cluster, Beck's own broker included, through librdkafka.
+ * The one exception is a request librdkafka 2.0.2 has no call for
+ * (DescribeLogDirs, for `topic describe`'s sizes): cli_wire_request() sends
+ * it with core/proto's codec over one plain TCP connection to one broker.
  *
  * Exit statuses: 0 success, 1 the operation failed (also partly: one of three
  * topics could not be created), 2 bad usage.
@@ -20,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/arena.h"
 #include "cli.h"
 #include "output.h"
 
@@ -147,6 +150,25 @@ rd_kafka_AdminOptions_t *cli_admin_options(cli_client_t *c, rd_kafka_admin_op_t 
  * (the caller destroys it), or NULL after printing "WHAT: ERROR" when the
  * whole request failed. */
 rd_kafka_event_t *cli_admin_wait(cli_client_t *c, rd_kafka_queue_t *q, const char *what);
+
+/* ---- one request over a plain connection -------------------------------- */
+
+typedef enum {
+  CLI_WIRE_OK = 0,
+  CLI_WIRE_FAILED = -1, /* no connection, no answer in time, or an answer that does not parse */
+  CLI_WIRE_CLOSED = -2, /* closed without an answer: what Kafka and Beck do with an API or
+                           version they do not speak */
+} cli_wire_result_t;
+
+/* Sends one request of api_key at version (*req: the codec's request struct,
+ * borrowed for the call) to host:port over a new TCP connection, reads the
+ * answer and decodes it into *resp (the matching response struct). Plaintext
+ * only (no TLS, no SASL). Takes at most timeout_ms in all. The answer's
+ * bytes are allocated from arena and *resp borrows from them: both live
+ * until the arena is reset. On failure why says what happened ("connection
+ * refused", "timed out after 10000 ms"). Blocks the calling thread. */
+cli_wire_result_t cli_wire_request(const char *host, int port, int timeout_ms, int16_t api_key, int16_t version,
+                                   const void *req, beck_arena_t *arena, void *resp, char *why, size_t whylen);
 
 /* ---- offsets -------------------------------------------------------------- */
 

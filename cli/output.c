@@ -196,6 +196,22 @@ const char *cli_fmt_count(char *buf, size_t n, uint64_t v) {
   return buf;
 }
 
+const char *cli_fmt_bytes(char *buf, size_t n, uint64_t v) {
+  static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  if (v < 1024) {
+    snprintf(buf, n, "%llu B", (unsigned long long)v);
+    return buf;
+  }
+  double x = (double)v / 1024;
+  size_t u = 0;
+  while (x >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
+    x /= 1024;
+    u++;
+  }
+  snprintf(buf, n, "%.1f %s", x, units[u]);
+  return buf;
+}
+
 const char *cli_fmt_time(char *buf, size_t n, int64_t ms) {
   time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
   struct tm tm;

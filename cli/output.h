@@ -74,6 +74,10 @@ char *cli_xstrdup(const char *s);
 
 /* Writes n with thousands separators ("1,234,567") into buf. Returns buf. */
 const char *cli_fmt_count(char *buf, size_t n, uint64_t v);
+/* Writes a byte count for people into buf: "852 B" below 1 KiB, else one
+ * decimal in the largest binary unit that keeps it >= 1 ("1.5 KiB",
+ * "20.0 MiB", up to EiB). Returns buf. */
+const char *cli_fmt_bytes(char *buf, size_t n, uint64_t v);
 /* Writes ms since the epoch as "2024-05-01T12:00:00.123Z" into buf. Returns buf. */
 const char *cli_fmt_time(char *buf, size_t n, int64_t ms);
 
