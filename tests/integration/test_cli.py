@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The `beck` command line (topic, produce, consume, group, cluster) against
 the real broker, each effect checked through an independent client:
-confluent-kafka (librdkafka through Python) and kcat.
+confluent-kafka (librdkafka through Python) and kcat; partition sizes
+against the files in the broker's data dir and kafka-python.
 
 Every command runs as a subprocess with -b pointing at the test's broker.
 Tables are parsed by their two-space column gaps and compared with the
@@ -17,10 +18,13 @@ import json  # noqa: E402
 import pty  # noqa: E402
 import re  # noqa: E402
 import select  # noqa: E402
+import socket  # noqa: E402
+import struct  # noqa: E402
 import subprocess  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 
-from beckit import REPO, BrokerTestCase, beck_bin, fetch_batches, free_port, main  # noqa: E402
+from beckit import REPO, Broker, BrokerTestCase, beck_bin, fetch_batches, free_port, main  # noqa: E402
 
 from confluent_kafka import Consumer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import ConfigResource  # noqa: E402
@@ -63,6 +67,134 @@ def kv_block(text):
 
 def num(cell):
     return None if cell == "-" else int(cell)
+
+
+def human_bytes(n):
+    """What `topic describe` prints in SIZE (docs/cli.md)."""
+    if n < 1024:
+        return "%d B" % n
+    x, units, u = n / 1024, ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"], 0
+    while x >= 1024 and u + 1 < len(units):
+        x, u = x / 1024, u + 1
+    return "%.1f %s" % (x, units[u])
+
+
+def segment_bytes(data_dir, topic, partition):
+    """Sum of the segment files (*.log) in a partition's directory, and how many."""
+    d = os.path.join(data_dir, "%s-%d" % (topic, partition))
+    logs = [f for f in os.listdir(d) if f.endswith(".log")]
+    return sum(os.path.getsize(os.path.join(d, f)) for f in logs), len(logs)
+
+
+def kafka_python_log_dirs(bootstrap, topics):
+    """DescribeLogDirs v1 sent and parsed by kafka-python, to every broker:
+    {(dir, topic, partition): size} of the current (not future) replicas.
+    topics: None for everything, else [(topic, [partitions])].
+
+    kafka-python 2.0.2 (Debian) has no describe_log_dirs() (added in 2.1):
+    the v1 request and response are declared here from the apache/kafka
+    spec with kafka-python's protocol types, and KafkaAdminClient encodes,
+    frames, sends and decodes them."""
+    from kafka.admin import KafkaAdminClient
+    from kafka.protocol.api import Request, Response
+    from kafka.protocol.types import Array, Boolean, Int16, Int32, Int64, Schema, String
+
+    class DescribeLogDirsResponse_v1(Response):
+        API_KEY = 35
+        API_VERSION = 1
+        SCHEMA = Schema(("throttle_time_ms", Int32),
+                        ("results", Array(("error_code", Int16), ("log_dir", String("utf-8")),
+                                          ("topics", Array(("name", String("utf-8")),
+                                                           ("partitions", Array(("partition_index", Int32),
+                                                                                ("partition_size", Int64),
+                                                                                ("offset_lag", Int64),
+                                                                                ("is_future_key", Boolean))))))))
+
+    class DescribeLogDirsRequest_v1(Request):
+        API_KEY = 35
+        API_VERSION = 1
+        RESPONSE_TYPE = DescribeLogDirsResponse_v1
+        SCHEMA = Schema(("topics", Array(("topic", String("utf-8")), ("partitions", Array(Int32)))))
+
+    a = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        sizes = {}
+        for node in a._client.cluster.brokers():
+            f = a._send_request_to_node(node.nodeId, DescribeLogDirsRequest_v1(topics))
+            a._wait_for_futures([f])
+            for err, log_dir, dir_topics in f.value.results:
+                assert err == 0, "log dir %s: error %d" % (log_dir, err)
+                for name, parts in dir_topics:
+                    for index, size, lag, future in parts:
+                        if not future:
+                            sizes[(log_dir, name, index)] = size
+        return sizes
+    finally:
+        a.close()
+
+
+class DroppingProxy:
+    """A TCP relay to a broker that closes a connection at its first request
+    of one API key, the way a Kafka broker treats an API it does not know."""
+
+    def __init__(self, drop_key):
+        self.drop_key, self.target, self.dropped = drop_key, None, 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self):
+        self.listener.close()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while True:
+                d = src.recv(65536)
+                if not d:
+                    break
+                dst.sendall(d)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _relay(self, client):
+        upstream = socket.create_connection(("127.0.0.1", self.target))
+        threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+        buf = b""
+        try:
+            while True:
+                d = client.recv(65536)
+                if not d:
+                    break
+                buf += d
+                while len(buf) >= 4 and len(buf) >= 4 + struct.unpack(">i", buf[:4])[0]:
+                    n = 4 + struct.unpack(">i", buf[:4])[0]
+                    frame, buf = buf[:n], buf[n:]
+                    if struct.unpack(">h", frame[4:6])[0] == self.drop_key:
+                        self.dropped += 1
+                        raise ConnectionAbortedError
+                    upstream.sendall(frame)
+        except OSError:
+            pass
+        for s in (client, upstream):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
 
 
 class CliTest(BrokerTestCase):
@@ -203,6 +335,80 @@ class CliTest(BrokerTestCase):
         only = self.beck("topic", "describe", t, "--partitions").out
         self.assertTrue(only.startswith("PARTITIONS\n"), only)
         self.assertNotIn("CONFIGS", only)
+
+    def test_topic_describe_size_is_the_segment_bytes_on_disk(self):
+        # partition 0: three small records (under 1 KiB); partition 1: six
+        # batches of ~1.7 KiB with segment.bytes=1024, so several segment
+        # files; partition 2: nothing (an empty active segment)
+        t = self.create_topic(self.topic_name(), 3, {"segment.bytes": "1024"})
+        self.produce(t, [{"value": b"small-%d" % i, "key": b"k", "partition": 0} for i in range(3)])
+        for chunk in range(6):
+            self.produce(t, [{"value": (b"%03d-" % (10 * chunk + i)) * 40, "partition": 1} for i in range(10)])
+        on_disk, files = {}, {}
+        for p in range(3):
+            on_disk[p], files[p] = segment_bytes(self.broker.data_dir, t, p)
+        self.assertTrue(0 < on_disk[0] < 1024, on_disk)
+        self.assertGreater(files[1], 2, "partition 1 spans several segments")
+        self.assertGreater(on_disk[1], 6 * 1600)
+        self.assertEqual(on_disk[2], 0)
+
+        j = self.beck_json("topic", "describe", t)["topics"][0]
+        self.assertEqual({p["partition"]: p["size_bytes"] for p in j["partitions"]}, on_disk)
+        r = self.beck("topic", "describe", t, "--partitions")
+        self.assertEqual(r.err, "")
+        rows = parse_table(sections(r.out)["PARTITIONS"])
+        self.assertEqual([(int(row["PARTITION"]), row["SIZE"]) for row in rows],
+                         [(p, human_bytes(on_disk[p])) for p in range(3)])
+        self.assertEqual(rows[0]["SIZE"], "%d B" % on_disk[0])
+        self.assertRegex(rows[1]["SIZE"], r"^[0-9]+\.[0-9] KiB$")
+
+        # kafka-python's own encoding of DescribeLogDirs v1 reads the same
+        # sizes, asked for these partitions and asked for everything
+        data_dir = os.path.realpath(self.broker.data_dir)
+        want = {(data_dir, t, p): n for p, n in on_disk.items()}
+        self.assertEqual(kafka_python_log_dirs(self.bootstrap, [(t, [0, 1, 2])]), want)
+        everything = kafka_python_log_dirs(self.bootstrap, None)
+        self.assertEqual({k: v for k, v in everything.items() if k[1] == t}, want)
+        self.assertEqual(kafka_python_log_dirs(self.bootstrap, [(t, [2, 7]), ("no-such-topic", [0])]),
+                         {(data_dir, t, 2): 0})
+
+        # appending grows the size by exactly the bytes written
+        self.produce(t, [{"value": b"more", "partition": 0}])
+        grown, _ = segment_bytes(self.broker.data_dir, t, 0)
+        self.assertGreater(grown, on_disk[0])
+        j = self.beck_json("topic", "describe", t, "--partitions")["topics"][0]
+        self.assertEqual(j["partitions"][0]["size_bytes"], grown)
+
+    def test_topic_describe_size_unknown_when_the_broker_lacks_describe_log_dirs(self):
+        # a broker whose advertised address is a relay that drops API 35
+        # connections: what `beck topic describe` meets on a cluster
+        # without DescribeLogDirs
+        proxy = DroppingProxy(35)
+        self.addCleanup(proxy.close)
+        b = Broker({"advertise": "127.0.0.1:%d" % proxy.port})
+        self.addCleanup(b.cleanup)
+        b.start()
+        proxy.target = b.port
+
+        def beck(*args, **kw):
+            return self.beck(*(list(args) + ["-b", b.bootstrap]), bootstrap=False, **kw)
+
+        t = self.topic_name()
+        beck("topic", "create", t, "-p", "2")
+        beck("produce", t, "-p", "0", input="a\nb\n")
+        r = beck("topic", "describe", t, "--partitions")
+        rows = parse_table(sections(r.out)["PARTITIONS"])
+        self.assertEqual([(row["END-OFFSET"], row["SIZE"]) for row in rows], [("2", "-"), ("0", "-")])
+        lines = r.err.splitlines()
+        self.assertEqual(len(lines), 1, r.err)  # said once, not per partition
+        self.assertIn("partition sizes unknown", lines[0])
+        self.assertIn("does not support DescribeLogDirs (API 35)", lines[0])
+        r = beck("topic", "describe", t, "--json")
+        j = json.loads(r.out)["topics"][0]
+        self.assertEqual([(p["end_offset"], p["size_bytes"]) for p in j["partitions"]], [(2, None), (0, None)])
+        self.assertEqual(len(r.err.splitlines()), 1, r.err)
+        self.assertEqual(proxy.dropped, 2)
+        b.stop()
 
     def test_topic_describe_missing_topic_fails(self):
         r = self.beck("topic", "describe", "no-such-topic-here", expect=1)
