@@ -155,6 +155,11 @@ int beck_env_mkdirs(beck_env_t *env, const char *path) {
   if (n == 0 || n >= sizeof tmp)
     return -ENAMETOOLONG;
   memcpy(tmp, path, n + 1);
+  int first = env->mkdir(env, path, 0755); /* usually the parent exists: one call */
+  if (first == 0 || first == -EEXIST)
+    return 0;
+  if (first != -ENOENT)
+    return first;
   for (size_t i = 1; i <= n; i++) {
     if (tmp[i] == '/' || tmp[i] == '\0') {
       char c = tmp[i];

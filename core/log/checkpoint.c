@@ -104,7 +104,18 @@ bool beck__clean_marker_exists(beck_env_t *env, const char *dir) {
 }
 
 beck_err_t beck__clean_marker_write(beck_env_t *env, const char *dir, beck_error_t *e) {
-  return write_text(env, dir, BECK_CLEAN_FILE, "", e);
+  /* Empty, so there is nothing to write atomically: create it and make the
+   * name durable (no temporary file and rename, which cost a new inode each). */
+  char path[4200];
+  file_path(path, sizeof path, dir, BECK_CLEAN_FILE);
+  int fd = env->open(env, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0)
+    return beck_error_set(e, beck_err_from_errno(-fd), "creating %s failed: %s", path, strerror(-fd));
+  env->close(env, fd);
+  int rc = env->sync_dir(env, dir);
+  if (rc < 0)
+    return beck_error_set(e, beck_err_from_errno(-rc), "syncing directory %s failed: %s", dir, strerror(-rc));
+  return BECK_ERR_OK;
 }
 
 beck_err_t beck__clean_marker_remove(beck_env_t *env, const char *dir, beck_error_t *e) {

@@ -307,8 +307,15 @@ static beck_err_t swap_in(beck_plog_t *log, const snap_seg_t *ss, beck_segment_t
     beck__segment_unref(env, ns);
     return BECK_ERR_OK;
   }
+  beck_err_t err = beck__plog_unmark_clean_locked(log, e);
+  if (err) {
+    env->close(env, fd);
+    env->unlink(env, from);
+    beck__segment_unref(env, ns);
+    return err;
+  }
   beck__segment_unlink_index(env, old);
-  beck_err_t err = beck__plog_sync_dir_locked(log, e);
+  err = beck__plog_sync_dir_locked(log, e);
   int rc = err ? 0 : env->rename(env, from, to);
   if (err || rc < 0) {
     env->close(env, fd);

@@ -149,6 +149,20 @@ beck_err_t beck__plog_sync_dir_locked(beck_plog_t *log, beck_error_t *e) {
   return BECK_ERR_OK;
 }
 
+beck_err_t beck__plog_unmark_clean_locked(beck_plog_t *log, beck_error_t *e) {
+  if (!log->clean_marker)
+    return BECK_ERR_OK;
+  if (log->fenced)
+    return beck__plog_fenced_error(log, e);
+  beck_error_t me;
+  if (beck__clean_marker_remove(log->env, log->dir, &me)) {
+    beck__plog_fence(log, "partition dir %s: %s; the log is now read-only", log->dir, me.msg);
+    return beck__plog_fenced_error(log, e);
+  }
+  log->clean_marker = false;
+  return BECK_ERR_OK;
+}
+
 static beck_err_t push_seg(beck_segment_t ***arr, size_t *n, size_t *cap, beck_segment_t *seg) {
   if (*n == *cap) {
     size_t nc = *cap ? *cap * 2 : 8;
@@ -197,8 +211,11 @@ beck_err_t beck__plog_roll_locked(beck_plog_t *log, beck_error_t *e) {
     return BECK_ERR_OK;
   if (log->fenced)
     return beck__plog_fenced_error(log, e);
+  beck_err_t err = beck__plog_unmark_clean_locked(log, e);
+  if (err)
+    return err;
   beck_segment_t *seg;
-  beck_err_t err = beck__segment_create(log->env, log->dir, log->end_offset, beck__plog_max_entries(&log->cfg), &seg, e);
+  err = beck__segment_create(log->env, log->dir, log->end_offset, beck__plog_max_entries(&log->cfg), &seg, e);
   if (err)
     return beck_error_wrap(e, "partition dir %s: rolling a new segment", log->dir);
   if (push_seg(&log->segs, &log->nsegs, &log->cap_segs, seg) ||
@@ -381,7 +398,13 @@ void beck_plog_close(beck_plog_t *log) {
   pthread_mutex_lock(&log->mu);
   beck__plog_wait_idle(log, true);
   beck_error_t e;
-  if (!log->fenced && beck__plog_sync_locked(log, log->end_offset, &e) == BECK_ERR_OK) {
+  if (log->clean_marker) {
+    /* Opened clean and never changed: the files on disk already say so,
+     * except index files that the open found damaged and rebuilt. */
+    for (size_t i = 0; i < log->nsegs; i++)
+      if (log->segs[i]->ix.dirty && beck__segment_write_index(log->env, log->segs[i], &e))
+        beck_log(log->ctx, BECK_LOG_WARN, "partition dir %s: %s", log->dir, e.msg);
+  } else if (!log->fenced && beck__plog_sync_locked(log, log->end_offset, &e) == BECK_ERR_OK) {
     /* Synced: the index files and the recovery point now describe everything. */
     bool ok = true;
     for (size_t i = 0; i < log->nsegs; i++) {
@@ -391,7 +414,6 @@ void beck_plog_close(beck_plog_t *log) {
         ok = false;
       }
     }
-    log->ckpt_force = true;
     if (beck__plog_write_ckpt_locked(log, &e) || beck__clean_marker_write(log->env, log->dir, &e)) {
       beck_log(log->ctx, BECK_LOG_WARN, "partition dir %s: %s; the next open will run recovery", log->dir, e.msg);
       ok = false;
@@ -491,6 +513,10 @@ beck_err_t beck_plog_append(beck_plog_t *log, uint8_t *batches, size_t len, beck
   pthread_mutex_lock(&log->mu);
   if (log->fenced) {
     err = beck__plog_fenced_error(log, e);
+    pthread_mutex_unlock(&log->mu);
+    return err;
+  }
+  if ((err = beck__plog_unmark_clean_locked(log, e))) {
     pthread_mutex_unlock(&log->mu);
     return err;
   }

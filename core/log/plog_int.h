@@ -73,6 +73,7 @@ struct beck_plog {
   bool ckpt_force;
   int64_t ckpt_written_ns;
 
+  bool clean_marker; /* the clean-shutdown marker is on disk: opened clean, nothing changed since */
   bool fenced;
   beck_error_t fence_why;
   bool compacting;
@@ -120,6 +121,10 @@ void beck__plog_drop_segment_locked(beck_plog_t *log, size_t i, bool unlink_file
 /* Inserts a segment into the list at its sorted place (takes the caller's
  * reference). */
 beck_err_t beck__plog_insert_segment_locked(beck_plog_t *log, beck_segment_t *seg, beck_error_t *e);
+
+/* Before the first change after a clean open: removes the clean-shutdown
+ * marker and syncs the directory (a failure fences). No-op otherwise. */
+beck_err_t beck__plog_unmark_clean_locked(beck_plog_t *log, beck_error_t *e);
 
 /* Syncs the partition directory; a failure fences. */
 beck_err_t beck__plog_sync_dir_locked(beck_plog_t *log, beck_error_t *e);

@@ -25,6 +25,9 @@
 
 /* Deletes the first n segments (all sealed) and raises the start offset. */
 static beck_err_t drop_front(beck_plog_t *log, size_t n, beck_error_t *e) {
+  beck_err_t err = n ? beck__plog_unmark_clean_locked(log, e) : BECK_ERR_OK;
+  if (err)
+    return err;
   for (size_t i = 0; i < n; i++)
     beck__plog_drop_segment_locked(log, 0, true);
   if (log->segs[0]->base > log->start_offset)
@@ -94,6 +97,8 @@ beck_err_t beck_plog_advance_start(beck_plog_t *log, int64_t offset, beck_error_
     goto out;
   }
   if (offset <= log->start_offset)
+    goto out;
+  if ((err = beck__plog_unmark_clean_locked(log, e)))
     goto out;
   if ((err = beck__start_offset_write(log->env, log->dir, offset, e))) {
     beck_error_wrap(e, "partition dir %s", log->dir);

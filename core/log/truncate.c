@@ -47,6 +47,8 @@ beck_err_t beck_plog_truncate(beck_plog_t *log, int64_t offset, beck_error_t *e)
                          log->dir, (long long)offset, (long long)log->start_offset);
     goto out;
   }
+  if ((err = beck__plog_unmark_clean_locked(log, e)))
+    goto out;
   size_t keep = log->nsegs; /* segments [0, keep) stay; segs[keep - 1] is cut and becomes active */
   while (keep > 1 && log->segs[keep - 1]->base >= offset)
     keep--;

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/file.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -185,11 +187,51 @@ static void partition_close(beck_partition_t *p) {
   beck_free(p);
 }
 
+/* ---- opening and closing many partitions at once ------------------------ */
+
+/* Opening and closing a partition waits on the disk (directory and file
+ * syncs, inode allocation), so thousands of them go through a few threads:
+ * the file system merges their journal commits. */
+#define PAR_THREADS 8
+#define PAR_MIN 16 /* fewer than this: no threads */
+
+typedef struct par_job {
+  atomic_int next;
+  int n;
+  void (*fn)(void *arg, int i);
+  void *arg;
+} par_job_t;
+
+static void *par_worker(void *arg) {
+  par_job_t *job = arg;
+  for (int i; (i = atomic_fetch_add(&job->next, 1)) < job->n;)
+    job->fn(job->arg, i);
+  return NULL;
+}
+
+static void par_for(int n, void (*fn)(void *arg, int i), void *arg) {
+  par_job_t job = {.n = n, .fn = fn, .arg = arg};
+  atomic_init(&job.next, 0);
+  pthread_t th[PAR_THREADS];
+  int nth = 0;
+  if (n >= PAR_MIN)
+    for (; nth < PAR_THREADS && pthread_create(&th[nth], NULL, par_worker, &job) == 0; nth++)
+      ;
+  par_worker(&job); /* the caller works too (and alone when no thread started) */
+  for (int k = 0; k < nth; k++)
+    pthread_join(th[k], NULL);
+}
+
+static void close_one(void *arg, int i) {
+  beck_partition_t **ps = arg;
+  partition_close(ps[i]);
+  ps[i] = NULL;
+}
+
 static void topic_free(beck_topic_t *t) {
   if (t == NULL)
     return;
-  for (int32_t i = 0; i < t->npartitions; i++)
-    partition_close(t->partitions[i]);
+  par_for(t->npartitions, close_one, t->partitions);
   beck_free(t->partitions);
   for (int i = 0; i < t->noverrides; i++) {
     beck_free(t->overrides[i].key);
@@ -239,19 +281,48 @@ static beck_err_t set_overrides(beck_topic_t *t, const char *const *keys, const 
   return BECK_ERR_OK;
 }
 
+typedef struct open_job {
+  beck_topics_t *ts;
+  beck_topic_t *t;
+  int32_t from;
+  pthread_mutex_t mu;
+  beck_err_t err; /* the first failure, under mu */
+  beck_error_t *e;
+} open_job_t;
+
+static void open_one(void *arg, int i) {
+  open_job_t *job = arg;
+  int32_t id = job->from + i;
+  beck_error_t oe;
+  job->t->partitions[id] = NULL;
+  beck_err_t err = partition_open(job->ts, job->t, id, &job->t->partitions[id], &oe);
+  if (err) {
+    pthread_mutex_lock(&job->mu);
+    if (job->err == BECK_ERR_OK) {
+      job->err = err;
+      if (job->e)
+        *job->e = oe;
+    }
+    pthread_mutex_unlock(&job->mu);
+  }
+}
+
+/* Opens partitions [from, to); on a failure closes the ones it opened and
+ * leaves the topic with `from` partitions. */
 static beck_err_t topic_open_partitions(beck_topics_t *ts, beck_topic_t *t, int32_t from, int32_t to,
                                         beck_error_t *e) {
   beck_partition_t **ps = beck_realloc(t->partitions, (size_t)to * sizeof *ps);
   if (ps == NULL)
     return beck_error_set(e, BECK_ERR_NOMEM, "topic %s: out of memory", t->name);
   t->partitions = ps;
-  for (int32_t i = from; i < to; i++) {
-    t->partitions[i] = NULL;
-    beck_err_t err = partition_open(ts, t, i, &t->partitions[i], e);
-    if (err) {
-      t->npartitions = i;
-      return err;
-    }
+  open_job_t job = {.ts = ts, .t = t, .from = from, .e = e};
+  pthread_mutex_init(&job.mu, NULL);
+  par_for(to - from, open_one, &job);
+  pthread_mutex_destroy(&job.mu);
+  if (job.err) {
+    par_for(to - from, close_one, t->partitions + from);
+    t->npartitions = from;
+    return job.err;
   }
   t->npartitions = to;
   return BECK_ERR_OK;
@@ -360,6 +431,22 @@ beck_err_t beck_topics_open(const char *data_dir, const beck_topics_options_t *o
 void beck_topics_close(beck_topics_t *ts) {
   if (ts == NULL)
     return;
+  size_t total = 0; /* every partition of every topic closes in one parallel pass */
+  for (int i = 0; i < ts->ntopics; i++)
+    total += (size_t)ts->topics[i]->npartitions;
+  beck_partition_t **all = total > 1 && total <= INT32_MAX ? beck_malloc(total * sizeof *all) : NULL;
+  if (all) {
+    size_t k = 0;
+    for (int i = 0; i < ts->ntopics; i++) {
+      beck_topic_t *t = ts->topics[i];
+      for (int32_t j = 0; j < t->npartitions; j++) {
+        all[k++] = t->partitions[j];
+        t->partitions[j] = NULL;
+      }
+    }
+    par_for((int)total, close_one, all);
+    beck_free(all);
+  }
   for (int i = 0; i < ts->ntopics; i++)
     topic_free(ts->topics[i]);
   beck_free(ts->topics);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -1803,6 +1804,62 @@ static void failed_or_short_write_leaves_no_partial_batch(void **state) {
   beck_test_rmdir(dir);
 }
 
+/* After a clean open the marker stays until the first change (so opening
+ * thousands of partitions costs no directory sync each); the first append
+ * removes it before writing, so a crash after that runs recovery. */
+static void clean_marker_stays_until_the_first_change(void **state) {
+  char *dir = beck_test_tmpdir("log-marker");
+  beck_plog_config_t cfg = small_config();
+  beck_plog_t *log = open_log(dir, &cfg, NULL);
+  model_t m = {0};
+  for (int i = 0; i < 20; i++)
+    append_batch(log, &m, i, 3, 1000 + i, 100);
+  beck_plog_close(log);
+  char marker[4096], ckpt[4096];
+  snprintf(marker, sizeof marker, "%s/clean-shutdown", dir);
+  snprintf(ckpt, sizeof ckpt, "%s/recovery-point", dir);
+  assert_true(file_exists(marker));
+  uint8_t *ck0;
+  size_t ck0_len = read_whole(ckpt, &ck0);
+  /* open and close without a change: marker and recovery point untouched */
+  log = open_log(dir, &cfg, NULL);
+  assert_true(file_exists(marker));
+  assert_log_matches(log, &m);
+  beck_plog_close(log);
+  assert_true(file_exists(marker));
+  uint8_t *ck1;
+  assert_int_equal(read_whole(ckpt, &ck1), ck0_len);
+  assert_memory_equal(ck0, ck1, ck0_len);
+  free(ck1);
+  /* a child opens, appends (acknowledged: fsync policy always) and dies without closing */
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    beck_plog_t *cl = open_log(dir, &cfg, NULL);
+    if (!file_exists(marker))
+      _exit(3);
+    append_batch(cl, &m, 99, 5, 5000, 100);
+    _exit(file_exists(marker) ? 4 : 0);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  assert_false(file_exists(marker));
+  beck_buf_t cb = {0}; /* the model learns the child's batch */
+  make_batch(&cb, 99, 5, 5000, 100);
+  beck_batch_set_base_offset(cb.data, model_end(&m));
+  model_add(&m, cb.data, cb.len);
+  beck_buf_free(&cb);
+  log = open_log(dir, &cfg, NULL);
+  assert_log_matches(log, &m);
+  beck_plog_close(log);
+  assert_true(file_exists(marker));
+  free(ck0);
+  model_free(&m);
+  beck_test_rmdir(dir);
+}
+
 static void clean_close_skips_the_recovery_scan(void **state) {
   char *dir = beck_test_tmpdir("log-clean");
   beck_plog_config_t cfg;
@@ -2014,6 +2071,7 @@ int main(void) {
       cmocka_unit_test(fsync_failure_fences_and_acknowledges_nothing_unsynced),
       cmocka_unit_test(failed_or_short_write_leaves_no_partial_batch),
       cmocka_unit_test(clean_close_skips_the_recovery_scan),
+      cmocka_unit_test(clean_marker_stays_until_the_first_change),
       cmocka_unit_test(group_commit_shares_fsyncs_between_threads),
       cmocka_unit_test(interval_and_never_policies),
       cmocka_unit_test(open_refuses_a_bad_configuration),
