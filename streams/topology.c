@@ -250,6 +250,21 @@ static beck_stream_t *source_node(beck_topology_t *t, const char *name, const ch
     topo_fail(t, BECK_ERR_INVAL, "%s: no topic", opname);
     return NULL;
   }
+  /* A task resumes each input from the committed offset of (app id, topic,
+   * partition): two source nodes of one topic would share that offset, and
+   * after a restart the one behind would skip what the other had read (Kafka
+   * Streams refuses the same). */
+  for (int i = 0; i < t->nnodes; i++) {
+    const beck_stream_t *o = t->nodes[i];
+    if ((o->op == BECK__OP_SOURCE || o->op == BECK__OP_TABLE_SOURCE) && !o->repartition && o->topic != NULL &&
+        strcmp(o->topic, topic) == 0) {
+      topo_fail(t, BECK_ERR_INVAL,
+                "%s '%s': topic %s is already read by node '%s'; read a topic once and use that stream twice "
+                "(two readers would share one committed offset)",
+                opname, name ? name : "(unnamed)", topic, o->name);
+      return NULL;
+    }
+  }
   beck_stream_t *s = node_new(t, name, opname, op, shape);
   if (s == NULL)
     return NULL;

@@ -4,7 +4,11 @@
  *
  * What each part of a stream becomes (node names "<stream>-<part>[N]"):
  *
- *   from: a [, b]          source node per topic (+ merge)
+ *   from: a [, b]          source node per topic (+ merge); one source node
+ *                          per topic, shared by every stream, merge, join
+ *                          and re-keyed table that reads it (the streams
+ *                          runtime keeps one committed offset per topic
+ *                          partition, so two readers must be one node)
  *   (always)               "steps": a process node that applies the event
  *                          time (`timestamp:`), counts records in, and runs
  *                          the stateless steps that follow, fused
@@ -28,7 +32,8 @@
  *   to                     out (counts, window -> headers) -> to(topic)
  *
  * Tables under `tables:` are table nodes over their topic (re-keyed tables
- * go through stream -> key -> to("<pipeline>-<name>-table") first).
+ * go through stream -> key -> to("<pipeline>-<name>-table") first, and so
+ * do tables over a topic that something else in the file reads too).
  */
 #include "connect/pipeline/runtime_int.h"
 
@@ -567,6 +572,47 @@ static beck_err_t add_table(beck_pipeline_compiled_t *c, const char *name, beck_
   return BECK_ERR_OK;
 }
 
+/* The source node of topic: the one made for an earlier reader, or a new
+ * one named `name`. Borrows topic, a string of the pipeline (which outlives
+ * c). NULL on error (kept in the topology). */
+static beck_stream_t *shared_source(beck_pipeline_compiled_t *c, const char *name, const char *topic) {
+  for (size_t i = 0; i < c->nsources; i++)
+    if (strcmp(c->sources[i].topic, topic) == 0)
+      return c->sources[i].node;
+  beck_stream_t *s = beck_topology_stream(c->topo, name, topic, NULL);
+  if (s == NULL)
+    return NULL;
+  struct pl_source_node *a = beck_realloc(c->sources, (c->nsources + 1) * sizeof *a);
+  if (a == NULL)
+    return s; /* not shared: a second reader then fails the topology */
+  c->sources = a;
+  c->sources[c->nsources++] = (struct pl_source_node){.topic = topic, .node = s};
+  return s;
+}
+
+/* Whether anything but table i reads topic: a stream (from, merge, a
+ * stream-stream join) or another table. */
+static bool read_elsewhere(const beck_pipeline_t *p, size_t table, const char *topic) {
+  for (size_t i = 0; i < p->ntables; i++)
+    if (i != table && strcmp(p->tables[i].topic, topic) == 0)
+      return true;
+  for (size_t i = 0; i < p->nstreams; i++) {
+    const beck_pipeline_stream_t *d = &p->streams[i];
+    for (size_t k = 0; k < d->nfrom; k++)
+      if (strcmp(d->from[k], topic) == 0)
+        return true;
+    for (size_t j = 0; j < d->nsteps; j++) {
+      const beck_pipeline_step_t *st = &d->steps[j];
+      if (st->kind == BECK_STEP_JOIN && !st->u.join.with_table && strcmp(st->u.join.with, topic) == 0)
+        return true;
+      for (size_t k = 0; st->kind == BECK_STEP_MERGE && k < st->u.merge.n; k++)
+        if (strcmp(st->u.merge.topics[k], topic) == 0)
+          return true;
+    }
+  }
+  return false;
+}
+
 static beck_err_t build_tables(beck_pipeline_compiled_t *c, beck_error_t *e) {
   const beck_pipeline_t *p = c->p;
   char name[256];
@@ -574,19 +620,25 @@ static beck_err_t build_tables(beck_pipeline_compiled_t *c, beck_error_t *e) {
     const beck_pipeline_table_t *tb = &p->tables[i];
     beck_store_opts_t so = {.kind = (beck_store_kind_t)tb->store};
     const char *topic = tb->topic;
-    if (tb->key != NULL) {
-      pl_rekey_t *rk = own_calloc(c, 1, sizeof *rk);
+    if (tb->key != NULL || read_elsewhere(p, i, tb->topic)) {
+      /* through a topic of its own: re-keyed, or fed by the topic's one
+       * source node (a table node over the topic would be a second) */
       char *tt = table_topic(c, tb->name);
-      if (rk == NULL || tt == NULL)
+      if (tt == NULL)
         return beck_error_set(e, BECK_ERR_NOMEM, "out of memory");
-      rk->c = c;
-      rk->table = tb;
-      snprintf(rk->where, sizeof rk->where, "%s:%u:%u: 'key' of table '%s'", p->file, tb->pos.line, tb->pos.col,
-               tb->name);
       snprintf(name, sizeof name, "table-%s-from", tb->name);
-      beck_stream_t *s = beck_topology_stream(c->topo, name, tb->topic, NULL);
-      snprintf(name, sizeof name, "table-%s-key", tb->name);
-      s = beck_stream_select_key(s, name, rekey, rk);
+      beck_stream_t *s = shared_source(c, name, tb->topic);
+      if (tb->key != NULL) {
+        pl_rekey_t *rk = own_calloc(c, 1, sizeof *rk);
+        if (rk == NULL)
+          return beck_error_set(e, BECK_ERR_NOMEM, "out of memory");
+        rk->c = c;
+        rk->table = tb;
+        snprintf(rk->where, sizeof rk->where, "%s:%u:%u: 'key' of table '%s'", p->file, tb->pos.line, tb->pos.col,
+                 tb->name);
+        snprintf(name, sizeof name, "table-%s-key", tb->name);
+        s = beck_stream_select_key(s, name, rekey, rk);
+      }
       snprintf(name, sizeof name, "table-%s-to", tb->name);
       beck_stream_to(s, name, tt, NULL);
       topic = tt;
@@ -616,8 +668,7 @@ static int64_t add_sat(int64_t a, int64_t b) { return a > INT64_MAX - b ? INT64_
 
 static beck_stream_t *source(builder_t *b, const char *topic, const char *part, int n) {
   char name[256];
-  beck_stream_t *s = beck_topology_stream(b->t, nm(b, name, sizeof name, part, n), topic, NULL);
-  return s;
+  return shared_source(b->c, nm(b, name, sizeof name, part, n), topic);
 }
 
 static beck_err_t build_stream(builder_t *b) {
@@ -896,6 +947,7 @@ void beck_pipeline_compiled_free(beck_pipeline_compiled_t *c) {
     beck_free(c->topics[i]);
   beck_free(c->topics);
   beck_free(c->tables);
+  beck_free(c->sources);
   for (size_t i = 0; i < c->nowned; i++)
     beck_free(c->owned[i]);
   beck_free(c->owned);

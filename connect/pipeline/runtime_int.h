@@ -98,6 +98,11 @@ struct beck_pipeline_compiled {
     beck_stream_t *node;
   } * tables;
   size_t ntables;
+  struct pl_source_node { /* one source node per topic, shared by its readers */
+    const char *topic;
+    beck_stream_t *node;
+  } * sources;
+  size_t nsources;
   void **owned; /* chains and other callback contexts, freed with c */
   size_t nowned, capowned;
   _Atomic int64_t max_time;

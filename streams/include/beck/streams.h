@@ -212,7 +212,9 @@ typedef struct beck_source_opts {
 } beck_source_opts_t;
 
 /* A stream read from topic (all its partitions; one task per partition).
- * opts may be NULL. Copies topic. */
+ * opts may be NULL. Copies topic. A topic is read by one source node per
+ * topology (stream or table): a second one fails (BECK_ERR_INVAL), since
+ * both would resume from one committed offset; use the stream twice. */
 BECK_STREAMS_API beck_stream_t *beck_topology_stream(beck_topology_t *t, const char *name, const char *topic,
                                                      const beck_source_opts_t *opts);
 

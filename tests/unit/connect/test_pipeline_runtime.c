@@ -4,8 +4,10 @@
  * example pipelines and the docs' examples are valid against the real
  * built connector plugins and pass their own tests; a mismatch is reported
  * as an exact diff; a runtime expression error names the file, line, column
- * and step; compiled node names follow the streams and steps. `beck run`
- * itself is tested end to end by tests/integration/test_pipelines.py. */
+ * and step; compiled node names follow the streams and steps; streams that
+ * read one topic share its source node (one committed offset per topic
+ * partition). `beck run` itself is tested end to end by
+ * tests/integration/test_pipelines.py (and killed by test_pipeline_kill.py). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -242,6 +244,62 @@ static void nodes_are_named_after_streams_and_steps(void **state) {
   beck_pipeline_free(p);
 }
 
+/* Two streams, a merge, a stream-stream join and a table reading one topic
+ * compile to one source node of that topic (the streams runtime resumes
+ * every reader of a topic partition from one committed offset: two source
+ * nodes would skip records after a restart), and still give each their
+ * records. */
+static void readers_of_one_topic_share_its_source_node(void **state) {
+  beck_pipeline_t *p = load_text("pipeline: shop\n"
+                                 "topics: { orders: {}, more: {} }\n"
+                                 "tables:\n"
+                                 "  last: { from: orders }\n"
+                                 "streams:\n"
+                                 "  - name: copy\n"
+                                 "    from: orders\n"
+                                 "    to: copied\n"
+                                 "  - name: counts\n"
+                                 "    from: orders\n"
+                                 "    steps:\n"
+                                 "      - aggregate: { n: count() }\n"
+                                 "    to: counted\n"
+                                 "  - name: both\n"
+                                 "    from: more\n"
+                                 "    steps:\n"
+                                 "      - merge: orders\n"
+                                 "    to: merged\n"
+                                 "  - name: seen\n"
+                                 "    from: more\n"
+                                 "    steps:\n"
+                                 "      - join: { with: last, type: left, select: '{v: left, last: right}' }\n"
+                                 "    to: joined\n"
+                                 "tests:\n"
+                                 "  - name: every reader gets every record\n"
+                                 "    inputs:\n"
+                                 "      - orders: [ { key: a, value: 1 }, { key: a, value: 2 } ]\n"
+                                 "      - more: { key: a, value: 3 }\n"
+                                 "    expect:\n"
+                                 "      copied: [ { key: a, value: 1 }, { key: a, value: 2 } ]\n"
+                                 "      counted: [ { key: a, value: { n: 1 } }, { key: a, value: { n: 2 } } ]\n"
+                                 "      merged: [ { value: 1 }, { value: 2 }, { value: 3 } ]\n"
+                                 "      joined: [ { key: a, value: { v: 3, last: 2 } } ]\n");
+  beck_pipeline_compiled_t *c;
+  beck_error_t e;
+  assert_int_equal(beck_pipeline_compile(p, &c, &e), BECK_ERR_OK);
+  beck_buf_t out = {0};
+  assert_int_equal(beck_topology_describe(beck_pipeline_compiled_topology(c), &out), BECK_ERR_OK);
+  beck_buf_append(&out, "", 1);
+  int sources = 0;
+  for (const char *x = (const char *)out.data; (x = strstr(x, "[topic orders]")) != NULL; x++)
+    sources++;
+  if (sources != 1)
+    fail_msg("%d nodes read topic orders:\n%s", sources, (const char *)out.data);
+  beck_buf_free(&out);
+  beck_pipeline_compiled_free(c);
+  all_tests_pass(p);
+  beck_pipeline_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_step_gives_its_exact_output),
@@ -251,6 +309,7 @@ int main(void) {
       cmocka_unit_test(a_runtime_error_names_the_file_position_and_step),
       cmocka_unit_test(on_error_skip_drops_the_record_and_goes_on),
       cmocka_unit_test(nodes_are_named_after_streams_and_steps),
+      cmocka_unit_test(readers_of_one_topic_share_its_source_node),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

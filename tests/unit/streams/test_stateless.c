@@ -460,6 +460,22 @@ static void builder_rejects_bad_steps_with_a_clear_first_error(void **state) {
   assert_string_equal(beck_topology_error(t)->msg, "count: input 'in' is a stream");
   beck_topology_destroy(t);
 
+  /* one source node per topic: a second would resume from the first's
+   * committed offset after a restart */
+  t = beck_topology_new("app");
+  in = beck_topology_stream(t, "in", "input", NULL);
+  assert_null(beck_topology_stream(t, "again", "input", NULL));
+  assert_int_equal(beck_topology_error(t)->code, BECK_ERR_INVAL);
+  assert_string_equal(beck_topology_error(t)->msg,
+                      "source 'again': topic input is already read by node 'in'; read a topic once and use that "
+                      "stream twice (two readers would share one committed offset)");
+  beck_topology_destroy(t);
+  t = beck_topology_new("app");
+  in = beck_topology_stream(t, "in", "input", NULL);
+  assert_null(beck_topology_table(t, "tbl", "input", NULL));
+  assert_int_equal(beck_topology_error(t)->code, BECK_ERR_INVAL);
+  beck_topology_destroy(t);
+
   t = beck_topology_new("app");
   assert_null(beck_topology_stream(t, "bad name", "x", NULL));
   assert_int_equal(beck_topology_error(t)->code, BECK_ERR_INVAL);
