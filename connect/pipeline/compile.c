@@ -297,9 +297,13 @@ bad:;
 
 static void max_time(beck_pipeline_compiled_t *c, int64_t t) {
   int64_t cur = atomic_load_explicit(&c->max_time, memory_order_relaxed);
-  while (t > cur &&
-         !atomic_compare_exchange_weak_explicit(&c->max_time, &cur, t, memory_order_relaxed, memory_order_relaxed))
-    ;
+  while (t > cur) {
+    if (atomic_compare_exchange_weak_explicit(&c->max_time, &cur, t, memory_order_relaxed, memory_order_relaxed)) {
+      if (c->time_moved != NULL)
+        c->time_moved(c->time_ud, t);
+      return;
+    }
+  }
 }
 
 static beck_err_t chain_process(void *ud, beck_sctx_t *ctx, const beck_sbatch_t *in) {
@@ -969,5 +973,9 @@ uint64_t beck_pipeline_compiled_step_count(const beck_pipeline_compiled_t *c, si
 }
 int64_t beck_pipeline_compiled_max_time(const beck_pipeline_compiled_t *c) {
   return atomic_load_explicit(&((beck_pipeline_compiled_t *)c)->max_time, memory_order_relaxed);
+}
+void beck__pl_restore_time(beck_pipeline_compiled_t *c, int64_t t) {
+  if (t > atomic_load_explicit(&c->max_time, memory_order_relaxed))
+    atomic_store_explicit(&c->max_time, t, memory_order_relaxed);
 }
 int64_t beck_pipeline_compiled_horizon(const beck_pipeline_compiled_t *c) { return c->horizon + 1; }

@@ -20,6 +20,14 @@
  *   stop    sources (offsets stored), streams (tasks commit), sinks (flush,
  *           commit)
  *
+ * Event time across runs: the largest event time the streams have read is
+ * kept in DATA/.streams/<pipeline>.event-time (rewritten in place each time
+ * it rises, before the records that raised it can be committed), and a run
+ * starts from it. So end_input closes the windows an earlier run left open
+ * (stopped by Ctrl-C, or killed, before its input ended) also when this run
+ * reads nothing new. A process crash keeps every write; a power cut may lose
+ * the last ones (windows then stay open until newer input arrives).
+ *
  * Resuming: sources resume from their stored offsets, streams from their
  * committed offsets and changelogs, sinks from their group offsets (or
  * their own, for exactly-once sinks), so a second run over the same data
@@ -30,6 +38,7 @@
 #include "connect/pipeline/runtime_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -73,6 +82,10 @@ struct beck_pipeline_runner {
   bool have_sig;
   int64_t idle_ms, after_ms;
   bool started, stopped;
+  /* event time across runs */
+  int time_fd; /* -1: not kept */
+  pthread_mutex_t time_mu;
+  int64_t time_saved;
 };
 
 static int64_t mono_ms(void) {
@@ -93,6 +106,57 @@ static int mkdirs(const char *path) {
     *p = '/';
   }
   return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* ---- event time across runs (see the top of the file) ------------------------- */
+
+#define TIME_LINE 22 /* "%21lld\n": fixed width, so a rewrite in place covers the last */
+
+/* compiled->time_moved: on task threads. */
+static void time_moved(void *ud, int64_t t) {
+  beck_pipeline_runner_t *r = ud;
+  pthread_mutex_lock(&r->time_mu);
+  if (t > r->time_saved) {
+    char line[TIME_LINE + 1];
+    snprintf(line, sizeof line, "%21lld\n", (long long)t);
+    if (pwrite(r->time_fd, line, TIME_LINE, 0) == TIME_LINE) {
+      r->time_saved = t;
+    } else {
+      static beck_log_limit_t lim;
+      beck_log_limited(&lim, 1, 60000, "run", BECK_LOG_WARN, "%s/%s.event-time: %s", r->state_dir, r->p->name,
+                       strerror(errno));
+    }
+  }
+  pthread_mutex_unlock(&r->time_mu);
+}
+
+/* Opens the event-time file and starts the compiled pipeline's max time
+ * from it. Without the file the run works as before (a warning). */
+static void time_open(beck_pipeline_runner_t *r) {
+  char path[4352];
+  snprintf(path, sizeof path, "%s/%s.event-time", r->state_dir, r->p->name);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    beck_log("run", BECK_LOG_WARN, "%s: %s (a run that reads nothing new will not close windows left open)", path,
+             strerror(errno));
+    return;
+  }
+  char line[TIME_LINE + 1];
+  ssize_t n = pread(fd, line, TIME_LINE, 0);
+  r->time_saved = INT64_MIN;
+  if (n == TIME_LINE && line[TIME_LINE - 1] == '\n') {
+    line[TIME_LINE] = '\0';
+    char *end;
+    errno = 0;
+    long long v = strtoll(line, &end, 10);
+    if (errno == 0 && *end == '\n' && end != line)
+      r->time_saved = v;
+  }
+  if (r->time_saved != INT64_MIN)
+    beck__pl_restore_time(r->compiled, r->time_saved);
+  r->time_fd = fd;
+  r->compiled->time_ud = r;
+  r->compiled->time_moved = time_moved;
 }
 
 /* ---- topics ----------------------------------------------------------------- */
@@ -555,6 +619,8 @@ beck_err_t beck_pipeline_runner_new(const beck_pipeline_t *p, const beck_pipelin
     return beck_error_set(e, BECK_ERR_NOMEM, "out of memory");
   r->p = p;
   r->cfg = *cfg;
+  r->time_fd = -1;
+  pthread_mutex_init(&r->time_mu, NULL);
   r->idle_ms = cfg->stop_when_idle_ms > 0   ? cfg->stop_when_idle_ms
                : cfg->stop_when_idle_ms < 0 ? 0
                                             : p->run.stop_when_idle_ms;
@@ -565,6 +631,8 @@ beck_err_t beck_pipeline_runner_new(const beck_pipeline_t *p, const beck_pipelin
     rc = beck_error_set(e, beck_err_from_errno(errno), "data directory %s: %s", cfg->data_dir, strerror(errno));
   if (rc == BECK_ERR_OK && p->nstreams > 0)
     rc = beck_pipeline_compile(p, &r->compiled, e);
+  if (rc == BECK_ERR_OK && r->compiled != NULL)
+    time_open(r);
   if (rc == BECK_ERR_OK)
     rc = collect_topics(r) == BECK_ERR_OK ? BECK_ERR_OK : beck_error_set(e, BECK_ERR_NOMEM, "out of memory");
   if (rc == BECK_ERR_OK)
@@ -818,6 +886,9 @@ void beck_pipeline_runner_free(beck_pipeline_runner_t *r) {
   beck_connect_worker_free(r->worker);
   beck_streams_destroy(r->streams);
   beck_pipeline_compiled_free(r->compiled);
+  if (r->time_fd >= 0)
+    close(r->time_fd);
+  pthread_mutex_destroy(&r->time_mu);
   beck_client_close(r->client);
   if (r->broker != NULL) {
     if (r->broker_running) {

@@ -65,7 +65,8 @@ const char *beck_pipeline_compiled_topic(const beck_pipeline_compiled_t *c, size
 uint64_t beck_pipeline_compiled_stream_in(const beck_pipeline_compiled_t *c, size_t i);
 uint64_t beck_pipeline_compiled_stream_out(const beck_pipeline_compiled_t *c, size_t i);
 uint64_t beck_pipeline_compiled_step_count(const beck_pipeline_compiled_t *c, size_t stream, size_t step);
-/* The largest event time any stream has read (INT64_MIN before any), and
+/* The largest event time any stream has read (INT64_MIN before any; a
+ * runner starts it from what earlier runs over its data directory read), and
  * how far past it every window, join and dedupe of the pipeline is surely
  * closed: advancing time to max + horizon ends a finite input. */
 int64_t beck_pipeline_compiled_max_time(const beck_pipeline_compiled_t *c);

@@ -106,12 +106,20 @@ struct beck_pipeline_compiled {
   void **owned; /* chains and other callback contexts, freed with c */
   size_t nowned, capowned;
   _Atomic int64_t max_time;
+  /* Called (on a task thread, before the batch's effects can be committed)
+   * each time max_time rises; NULL: nobody keeps it (the test runner). */
+  void (*time_moved)(void *ud, int64_t t);
+  void *time_ud;
   int64_t horizon;
   /* now() in expressions; NULL: the wall clock (the test runner sets its
    * virtual time) */
   int64_t (*clock)(void *ud);
   void *clock_ud;
 };
+
+/* Raises max_time to t (a value kept by an earlier run) without calling
+ * time_moved. Before the streams start. */
+void beck__pl_restore_time(struct beck_pipeline_compiled *c, int64_t t);
 
 /* aggregate.c: the expression aggregator (window + aggregate steps) and
  * dedupe, as streams aggregators plus the process callbacks that turn

@@ -6,7 +6,8 @@
  * as an exact diff; a runtime expression error names the file, line, column
  * and step; compiled node names follow the streams and steps; streams that
  * read one topic share its source node (one committed offset per topic
- * partition). `beck run` itself is tested end to end by
+ * partition); a run that reads nothing new still closes the windows an
+ * earlier run left open. `beck run` itself is tested end to end by
  * tests/integration/test_pipelines.py (and killed by test_pipeline_kill.py). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,9 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/alloc.h"
 #include "connect/pipeline/runtime.h"
+#include "tmpdir.h"
 
 #define FIXTURE(name) BECK_FIXTURE_DIR "/runtime/" name
 
@@ -300,6 +303,95 @@ static void readers_of_one_topic_share_its_source_node(void **state) {
   beck_pipeline_free(p);
 }
 
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int count_lines(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return 0;
+  int n = 0, ch;
+  while ((ch = fgetc(f)) != EOF)
+    n += ch == '\n';
+  fclose(f);
+  return n;
+}
+
+/* Polls r until its first stream has read `records` (> 0) or, with
+ * records == 0, until its sinks have drained; fails after 30 s. */
+static void wait_for(beck_pipeline_runner_t *r, uint64_t records) {
+  int64_t deadline = now_ms() + 30000;
+  while (now_ms() < deadline) {
+    beck_pipeline_status_t st;
+    assert_int_not_equal(beck_pipeline_runner_poll(r, &st), BECK_PIPELINE_FAILED);
+    if (records == 0 && beck_pipeline_runner_drained(r))
+      return;
+    for (size_t i = 0; records > 0 && i < st.n; i++)
+      if (st.items[i].kind == BECK_PIPELINE_ITEM_STREAM && st.items[i].records >= records)
+        return;
+    struct timespec ts = {0, 50 * 1000000};
+    nanosleep(&ts, NULL);
+  }
+  fail_msg("the pipeline did not get there in 30 s");
+}
+
+/* A run stopped (Ctrl-C) before its input ended leaves the last window
+ * open; the next run over the same data directory reads nothing new, and
+ * when its input ends it must still close that window: the largest event
+ * time seen is kept across runs. */
+static void a_run_with_nothing_new_closes_the_windows_left_open(void **state) {
+  char *dir = beck_test_tmpdir("plrun");
+  char in[512], out[512], data[512], text[2048];
+  snprintf(in, sizeof in, "%s/in.jsonl", dir);
+  snprintf(out, sizeof out, "%s/out.jsonl", dir);
+  snprintf(data, sizeof data, "%s/data", dir);
+  FILE *f = fopen(in, "w");
+  assert_non_null(f);
+  fputs("{\"u\":\"a\",\"ts\":10000}\n{\"u\":\"b\",\"ts\":20000}\n{\"u\":\"a\",\"ts\":70000}\n", f);
+  fclose(f);
+  snprintf(text, sizeof text,
+           "pipeline: resume\n"
+           "sources:\n"
+           "  in: { connector: file, config: { file.path: \"%s\", format: json } }\n"
+           "streams:\n"
+           "  - name: per-user\n"
+           "    from: in\n"
+           "    timestamp: value.ts\n"
+           "    steps:\n"
+           "      - select_key: value.u\n"
+           "      - window: { tumbling: 1m, emit: final }\n"
+           "      - aggregate: { u: key, n: count() }\n"
+           "    to: counts\n"
+           "sinks:\n"
+           "  out: { connector: file, from: counts, config: { file.path: \"%s\" } }\n",
+           in, out);
+  beck_pipeline_t *p = load_text(text);
+  beck_pipeline_run_config_t cfg = {.data_dir = data, .plugins = plugins, .stop_when_idle_ms = -1};
+  beck_error_t e;
+  beck_pipeline_runner_t *r;
+  /* run 1: reads the three records (window [0, 1m) closes at 70s), then stops */
+  if (beck_pipeline_runner_new(p, &cfg, &r, &e) != BECK_ERR_OK || beck_pipeline_runner_start(r, &e) != BECK_ERR_OK)
+    fail_msg("%s", e.msg);
+  wait_for(r, 3);
+  wait_for(r, 0);
+  assert_int_equal(beck_pipeline_runner_stop(r, &e), BECK_ERR_OK);
+  beck_pipeline_runner_free(r);
+  assert_int_equal(count_lines(out), 2);
+  /* run 2: nothing new; the input ends: window [1m, 2m) of a closes */
+  if (beck_pipeline_runner_new(p, &cfg, &r, &e) != BECK_ERR_OK || beck_pipeline_runner_start(r, &e) != BECK_ERR_OK)
+    fail_msg("%s", e.msg);
+  assert_int_equal(beck_pipeline_runner_end_input(r, &e), BECK_ERR_OK);
+  wait_for(r, 0);
+  assert_int_equal(beck_pipeline_runner_stop(r, &e), BECK_ERR_OK);
+  beck_pipeline_runner_free(r);
+  assert_int_equal(count_lines(out), 3);
+  beck_pipeline_free(p);
+  beck_test_rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_step_gives_its_exact_output),
@@ -310,6 +402,7 @@ int main(void) {
       cmocka_unit_test(on_error_skip_drops_the_record_and_goes_on),
       cmocka_unit_test(nodes_are_named_after_streams_and_steps),
       cmocka_unit_test(readers_of_one_topic_share_its_source_node),
+      cmocka_unit_test(a_run_with_nothing_new_closes_the_windows_left_open),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
