@@ -31,6 +31,8 @@ struct beck_bpart {
   bool sync_inflight;
   bool sync_again; /* appends arrived during the fsync */
   uv_work_t work;
+  bool ckpt_inflight; /* the recovery-point write, after the acks (durability.c) */
+  uv_work_t ckpt_work;
   beck_err_t work_err;
   beck_error_t work_e;
   durable_waiter_t *waiters;

@@ -57,6 +57,8 @@ struct beck_conn {
   uint8_t *rbuf; /* partial frame bytes */
   size_t rlen, rcap;
   int64_t partial_since_ms; /* when the current partial frame started, 0 = none */
+  uint8_t *dframe;          /* a large frame read straight into its own buffer (server.c) */
+  size_t dsize, dgot;       /* its declared size and the bytes it holds so far */
   beck_req_t *head, *tail;
   int npending;
   int nwriting; /* requests handed to uv_write, not yet completed */

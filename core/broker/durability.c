@@ -24,6 +24,7 @@ beck_bpart_t *beck__bpart(beck_broker_t *b, beck_partition_t *p) {
     bp->broker = b;
     bp->p = p;
     bp->work.data = bp;
+    bp->ckpt_work.data = bp;
     bp->last_hw = beck__high_watermark(p);
     p->user = bp;
   }
@@ -32,7 +33,7 @@ beck_bpart_t *beck__bpart(beck_broker_t *b, beck_partition_t *p) {
 
 bool beck__bpart_busy(beck_partition_t *p) {
   beck_bpart_t *bp = p->user;
-  return bp && bp->sync_inflight;
+  return bp && (bp->sync_inflight || bp->ckpt_inflight);
 }
 
 int64_t beck__high_watermark(beck_partition_t *p) {
@@ -46,7 +47,28 @@ static void start_sync(beck_bpart_t *bp);
 static void sync_work(uv_work_t *w) {
   beck_bpart_t *bp = w->data;
   beck_error_clear(&bp->work_e);
-  bp->work_err = beck_plog_sync(bp->p->log, &bp->work_e);
+  bp->work_err = beck_plog_sync_data(bp->p->log, &bp->work_e);
+}
+
+/* The recovery-point write (once a second per partition: a temporary file,
+ * an fdatasync, a rename and a directory sync) runs as its own work item
+ * after the producers are answered, never between an fsync and its acks. */
+static void ckpt_work(uv_work_t *w) {
+  beck_bpart_t *bp = w->data;
+  beck_plog_checkpoint_if_due(bp->p->log);
+}
+
+static void ckpt_done(uv_work_t *w, int status) {
+  beck_bpart_t *bp = w->data;
+  bp->ckpt_inflight = false;
+}
+
+static void maybe_checkpoint(beck_bpart_t *bp) {
+  if (bp->ckpt_inflight || !beck_plog_checkpoint_due(bp->p->log))
+    return;
+  bp->ckpt_inflight = true;
+  if (uv_queue_work(&bp->broker->loop, &bp->ckpt_work, ckpt_work, ckpt_done) != 0)
+    bp->ckpt_inflight = false; /* the next sync tries again */
 }
 
 static void notify_watermark(beck_bpart_t *bp) {
@@ -89,6 +111,8 @@ static void sync_done(uv_work_t *w, int status) {
     done = next;
   }
   notify_watermark(bp);
+  if (!kerr)
+    maybe_checkpoint(bp);
 }
 
 static void start_sync(beck_bpart_t *bp) {

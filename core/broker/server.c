@@ -13,6 +13,8 @@
 #include "broker/handlers.h"
 
 #include <signal.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +170,7 @@ static void conn_free(beck_conn_t *c) {
     c->next->prev = c->prev;
   b->nconns--;
   beck_free(c->rbuf);
+  beck_free(c->dframe);
   beck_free(c);
 }
 
@@ -217,6 +220,11 @@ static void conn_maybe_resume(beck_conn_t *c) {
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   beck_conn_t *c = h->data;
+  if (c->dframe) { /* the rest of a large frame goes straight into its buffer, and no further */
+    buf->base = (char *)c->dframe + c->dgot;
+    buf->len = c->dsize - c->dgot;
+    return;
+  }
   /* grow by what can arrive in one read, never to a declared frame size */
   if (c->rcap - c->rlen < READ_CHUNK) {
     size_t cap = c->rcap ? c->rcap : READ_CHUNK;
@@ -235,7 +243,42 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   buf->len = c->rcap - c->rlen;
 }
 
-/* Takes complete frames out of the read buffer and dispatches them. */
+/* Queues one complete frame (taking `frame`) and dispatches it. */
+static void conn_frame(beck_conn_t *c, uint8_t *frame, size_t size) {
+  beck_req_t *req = beck_calloc(1, sizeof *req);
+  if (req == NULL) {
+    beck_free(frame);
+    beck__conn_close(c, "out of memory reading a request");
+    return;
+  }
+  req->conn = c;
+  beck_arena_init(&req->arena, 0);
+  req->frame = frame;
+  req->frame_len = size;
+  req->api_key = (int16_t)beck_load_be16(frame);
+  req->api_version = (int16_t)beck_load_be16(frame + 2);
+  req->correlation_id = (int32_t)beck_load_be32(frame + 4);
+  /* enter the FIFO before dispatch so answers keep request order */
+  if (c->tail)
+    c->tail->next = req;
+  else
+    c->head = req;
+  c->tail = req;
+  c->npending++;
+  beck__dispatch(c->broker, req);
+}
+
+static void conn_throttle(beck_conn_t *c) {
+  if (c->npending + c->nwriting >= MAX_PENDING_PER_CONN && c->reading) {
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+  }
+}
+
+/* Takes complete frames out of the read buffer and dispatches them. A frame
+ * larger than a read chunk that is not all here yet gets its own buffer,
+ * into which the rest is read directly (no copy through the read buffer;
+ * the buffer's pages become resident only as bytes arrive). */
 static void conn_process(beck_conn_t *c) {
   beck_broker_t *b = c->broker;
   size_t pos = 0;
@@ -247,33 +290,25 @@ static void conn_process(beck_conn_t *c) {
       beck__conn_close(c, why);
       return;
     }
-    if (c->rlen - pos - 4 < (size_t)size)
+    size_t have = c->rlen - pos - 4;
+    if (have < (size_t)size && (size_t)size <= READ_CHUNK)
       break;
-    beck_req_t *req = beck_calloc(1, sizeof *req);
     uint8_t *frame = beck_malloc((size_t)size);
-    if (req == NULL || frame == NULL) {
-      beck_free(req);
-      beck_free(frame);
+    if (frame == NULL) {
       beck__conn_close(c, "out of memory reading a request");
       return;
     }
+    if (have < (size_t)size) { /* large and incomplete: read the rest into it */
+      memcpy(frame, c->rbuf + pos + 4, have);
+      c->dframe = frame;
+      c->dsize = (size_t)size;
+      c->dgot = have;
+      pos = c->rlen;
+      break;
+    }
     memcpy(frame, c->rbuf + pos + 4, (size_t)size);
     pos += 4 + (size_t)size;
-    req->conn = c;
-    beck_arena_init(&req->arena, 0);
-    req->frame = frame;
-    req->frame_len = (size_t)size;
-    req->api_key = (int16_t)beck_load_be16(frame);
-    req->api_version = (int16_t)beck_load_be16(frame + 2);
-    req->correlation_id = (int32_t)beck_load_be32(frame + 4);
-    /* enter the FIFO before dispatch so answers keep request order */
-    if (c->tail)
-      c->tail->next = req;
-    else
-      c->head = req;
-    c->tail = req;
-    c->npending++;
-    beck__dispatch(b, req);
+    conn_frame(c, frame, (size_t)size);
   }
   if (c->closing)
     return;
@@ -281,8 +316,9 @@ static void conn_process(beck_conn_t *c) {
     memmove(c->rbuf, c->rbuf + pos, c->rlen - pos);
     c->rlen -= pos;
   }
-  c->partial_since_ms = c->rlen > 0 ? (c->partial_since_ms ? c->partial_since_ms : beck__now_ms(b)) : 0;
-  if (pos > 0 && c->rlen > 0)
+  bool partial = c->rlen > 0 || c->dframe != NULL;
+  c->partial_since_ms = partial ? (c->partial_since_ms ? c->partial_since_ms : beck__now_ms(b)) : 0;
+  if (pos > 0 && partial)
     c->partial_since_ms = beck__now_ms(b);
   /* shrink a big idle buffer */
   if (c->rlen == 0 && c->rcap > 4 * READ_CHUNK) {
@@ -290,10 +326,7 @@ static void conn_process(beck_conn_t *c) {
     c->rbuf = NULL;
     c->rcap = 0;
   }
-  if (c->npending + c->nwriting >= MAX_PENDING_PER_CONN && c->reading) {
-    uv_read_stop((uv_stream_t *)&c->tcp);
-    c->reading = false;
-  }
+  conn_throttle(c);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
@@ -308,6 +341,22 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   }
   if (nread == 0)
     return;
+  if (c->dframe) {
+    c->dgot += (size_t)nread;
+    if (c->dgot < c->dsize)
+      return;
+    uint8_t *frame = c->dframe;
+    size_t size = c->dsize;
+    c->dframe = NULL;
+    c->dsize = c->dgot = 0;
+    c->partial_since_ms = 0;
+    c->refs++; /* dispatch may close the connection */
+    conn_frame(c, frame, size);
+    if (!c->closing)
+      conn_throttle(c);
+    conn_unref(c);
+    return;
+  }
   c->rlen += (size_t)nread;
   c->refs++; /* dispatch may close the connection */
   conn_process(c);
@@ -420,7 +469,33 @@ static void on_stop_async(uv_async_t *a) { begin_stop(a->data); }
 void beck_broker_stop(beck_broker_t *b) { uv_async_send(&b->stop_async); }
 
 
+/* Process-wide settings a broker needs, made once before its first
+ * partition opens:
+ *  - the open-file limit raised to its hard limit (a partition keeps a file
+ *    descriptor per segment; a 1,024 soft limit stops at ~1,000 partitions),
+ *    as Redis and nginx do;
+ *  - libuv's thread pool (fsyncs, recovery-point writes) at 16 threads
+ *    rather than 4, unless UV_THREADPOOL_SIZE is set: fsyncs of different
+ *    partitions run in parallel and the file system merges their journal
+ *    commits. It must be set before libuv's pool first starts. */
+static void process_limits_once(void) {
+  static atomic_flag done = ATOMIC_FLAG_INIT;
+  if (atomic_flag_test_and_set(&done))
+    return;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+      beck_log("broker", BECK_LOG_DEBUG, "open-file limit raised from %llu to %llu", (unsigned long long)was,
+               (unsigned long long)rl.rlim_max);
+  }
+  if (getenv("UV_THREADPOOL_SIZE") == NULL)
+    setenv("UV_THREADPOOL_SIZE", "16", 0);
+}
+
 beck_err_t beck_broker_new(const beck_broker_config_t *cfg, beck_broker_t **out, beck_error_t *e) {
+  process_limits_once();
   if (cfg->data_dir == NULL)
     return beck_error_set(e, BECK_ERR_INVAL, "broker: a data directory is required (--data-dir DIR)");
   beck_broker_t *b = beck_calloc(1, sizeof *b);

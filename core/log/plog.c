@@ -261,8 +261,47 @@ beck_err_t beck__plog_write_ckpt_locked(beck_plog_t *log, beck_error_t *e) {
   return BECK_ERR_OK;
 }
 
-beck_err_t beck__plog_sync_locked(beck_plog_t *log, int64_t target, beck_error_t *e) {
+static bool ckpt_due_locked(beck_plog_t *log, int64_t now_ns) {
+  return !log->ckpt_writing && !log->fenced &&
+         (log->ckpt_force || !log->ckpt_valid || now_ns - log->ckpt_written_ns >= BECK_PLOG_CKPT_INTERVAL_NS);
+}
+
+/* Writes the recovery point for the durable offset when it is due (mu held;
+ * released while writing). A failure only makes the next recovery longer. */
+static void ckpt_if_due_locked(beck_plog_t *log) {
   static beck_log_limit_t ckpt_warn_limit;
+  beck_env_t *env = log->env;
+  int64_t now_ns = env->monotonic_ns(env);
+  if (!ckpt_due_locked(log, now_ns))
+    return;
+  beck_ckpt_t c = {log->durable_offset, log->durable_seg, log->durable_pos};
+  if (log->ckpt_valid && !log->ckpt_force && memcmp(&c, &log->ckpt, sizeof c) == 0)
+    return;
+  log->ckpt_writing = true;
+  log->ckpt_force = false;
+  pthread_mutex_unlock(&log->mu);
+  beck_error_t ce;
+  beck_err_t cerr = beck__ckpt_write(env, log->dir, &c, &ce);
+  pthread_mutex_lock(&log->mu);
+  log->ckpt_writing = false;
+  if (cerr == BECK_ERR_OK) {
+    log->ckpt = c;
+    log->ckpt_valid = true;
+    log->ckpt_written_ns = now_ns;
+  } else {
+    log->ckpt_force = true; /* data is synced; only recovery gets longer. Retry next time. */
+    beck_log_limited(&ckpt_warn_limit, 1, 60000, log->ctx, BECK_LOG_WARN, "partition dir %s: %s", log->dir, ce.msg);
+  }
+  pthread_cond_broadcast(&log->cv);
+}
+
+static beck_err_t sync_locked(beck_plog_t *log, int64_t target, bool ckpt, beck_error_t *e);
+
+beck_err_t beck__plog_sync_locked(beck_plog_t *log, int64_t target, beck_error_t *e) {
+  return sync_locked(log, target, true, e);
+}
+
+static beck_err_t sync_locked(beck_plog_t *log, int64_t target, bool ckpt, beck_error_t *e) {
   beck_env_t *env = log->env;
   for (;;) {
     if (log->durable_offset >= target)
@@ -318,28 +357,8 @@ beck_err_t beck__plog_sync_locked(beck_plog_t *log, int64_t target, beck_error_t
     if (rc < 0)
       return beck__plog_fenced_error(log, e);
 
-    int64_t now_ns = env->monotonic_ns(env);
-    if (!log->ckpt_writing &&
-        (log->ckpt_force || !log->ckpt_valid || now_ns - log->ckpt_written_ns >= BECK_PLOG_CKPT_INTERVAL_NS)) {
-      beck_ckpt_t c = {log->durable_offset, log->durable_seg, log->durable_pos};
-      log->ckpt_writing = true;
-      log->ckpt_force = false;
-      pthread_mutex_unlock(&log->mu);
-      beck_error_t ce;
-      beck_err_t cerr = beck__ckpt_write(env, log->dir, &c, &ce);
-      pthread_mutex_lock(&log->mu);
-      log->ckpt_writing = false;
-      if (cerr == BECK_ERR_OK) {
-        log->ckpt = c;
-        log->ckpt_valid = true;
-        log->ckpt_written_ns = now_ns;
-      } else {
-        log->ckpt_force = true; /* data is synced; only recovery gets longer. Retry next time. */
-        beck_log_limited(&ckpt_warn_limit, 1, 60000, log->ctx, BECK_LOG_WARN, "partition dir %s: %s", log->dir,
-                         ce.msg);
-      }
-      pthread_cond_broadcast(&log->cv);
-    }
+    if (ckpt)
+      ckpt_if_due_locked(log);
   }
 }
 
@@ -578,6 +597,30 @@ beck_err_t beck_plog_sync(beck_plog_t *log, beck_error_t *e) {
   beck_err_t err = log->fenced ? beck__plog_fenced_error(log, e) : beck__plog_sync_locked(log, log->end_offset, e);
   pthread_mutex_unlock(&log->mu);
   return err;
+}
+
+beck_err_t beck_plog_sync_data(beck_plog_t *log, beck_error_t *e) {
+  pthread_mutex_lock(&log->mu);
+  beck_err_t err = log->fenced ? beck__plog_fenced_error(log, e) : sync_locked(log, log->end_offset, false, e);
+  pthread_mutex_unlock(&log->mu);
+  return err;
+}
+
+bool beck_plog_checkpoint_due(beck_plog_t *log) {
+  pthread_mutex_lock(&log->mu);
+  bool due = ckpt_due_locked(log, log->env->monotonic_ns(log->env));
+  if (due && log->ckpt_valid && !log->ckpt_force) {
+    beck_ckpt_t c = {log->durable_offset, log->durable_seg, log->durable_pos};
+    due = memcmp(&c, &log->ckpt, sizeof c) != 0;
+  }
+  pthread_mutex_unlock(&log->mu);
+  return due;
+}
+
+void beck_plog_checkpoint_if_due(beck_plog_t *log) {
+  pthread_mutex_lock(&log->mu);
+  ckpt_if_due_locked(log);
+  pthread_mutex_unlock(&log->mu);
 }
 
 beck_err_t beck_plog_wait_durable(beck_plog_t *log, int64_t end_offset, beck_error_t *e) {

@@ -99,6 +99,16 @@ beck_err_t beck_plog_append(beck_plog_t *log, uint8_t *batches, size_t len, beck
 /* Group commit: makes every append that returned before this call durable.
  * Concurrent callers share fsyncs. A failure fences the log. */
 beck_err_t beck_plog_sync(beck_plog_t *log, beck_error_t *e);
+/* The same group commit without the recovery-point write that may follow
+ * it (once a second): for callers that answer waiters first and then call
+ * beck_plog_checkpoint_if_due() from elsewhere, off the latency path. */
+beck_err_t beck_plog_sync_data(beck_plog_t *log, beck_error_t *e);
+/* True when a recovery-point write is due (interval passed or forced, and
+ * the durable position moved since the last one). */
+bool beck_plog_checkpoint_due(beck_plog_t *log);
+/* Writes the recovery point when due (see above); failures are logged and
+ * retried next time: they only make the next recovery longer. */
+void beck_plog_checkpoint_if_due(beck_plog_t *log);
 /* Returns once offsets < end_offset are durable (syncing if needed). For the
  * INTERVAL and NEVER policies it returns at once without syncing. */
 beck_err_t beck_plog_wait_durable(beck_plog_t *log, int64_t end_offset, beck_error_t *e);
