@@ -29,10 +29,20 @@ struct beck_fetch_link {
   beck_partition_t *p;
 };
 
+/* One partition's records in the response: where they are on disk. The
+ * encoder leaves them out (beck_proto_encode_sg) and they are read from the
+ * segment straight into their place in the response. */
+typedef struct fetch_piece {
+  struct fetch_piece *next;
+  beck_plog_t *log;
+  beck_plog_slice_t s; /* holds the segment until the bytes are read */
+} fetch_piece_t;
+
 typedef struct fetch_ctx {
   beck_broker_t *b;
   beck_req_t *req;
   beck_proto_FetchRequest_t *msg;
+  fetch_piece_t *pieces, *last_piece;
   uv_timer_t *timer;
   beck_fetch_link_t *links;
   int nlinks;
@@ -102,18 +112,25 @@ static size_t read_partition(fetch_ctx_t *ctx, beck_partition_t *p, const beck_p
     return 0;
   }
   if (!dry_run && n > 0) {
-    uint8_t *buf = beck_arena_alloc(&ctx->req->arena, n);
-    ssize_t r = buf ? beck_env_default()->pread(beck_env_default(), s.fd, buf, n, s.file_pos) : -1;
-    if (r != (ssize_t)n) {
+    fetch_piece_t *piece = beck_arena_zalloc(&ctx->req->arena, sizeof *piece);
+    if (piece == NULL || n > INT32_MAX) {
       beck_plog_slice_release(log, &s);
-      pr->ErrorCode = buf ? BECK_KERR_KAFKA_STORAGE_ERROR : BECK_KERR_UNKNOWN_SERVER_ERROR;
+      pr->ErrorCode = BECK_KERR_UNKNOWN_SERVER_ERROR;
       *error = true;
       return 0;
     }
-    pr->Records.ptr = buf;
+    piece->log = log;
+    piece->s = s; /* released once read into the response */
+    if (ctx->last_piece)
+      ctx->last_piece->next = piece;
+    else
+      ctx->pieces = piece;
+    ctx->last_piece = piece;
+    pr->Records.ptr = (const uint8_t *)piece; /* a tag for the splice, never dereferenced */
     pr->Records.len = (int32_t)n;
+  } else {
+    beck_plog_slice_release(log, &s);
   }
-  beck_plog_slice_release(log, &s);
   *budget = n >= *budget ? 0 : *budget - n;
   if (n)
     *have_data = true;
@@ -168,6 +185,58 @@ static size_t evaluate(fetch_ctx_t *ctx, beck_proto_FetchResponse_t *resp, bool 
   return total;
 }
 
+static void release_pieces(fetch_ctx_t *ctx) {
+  for (fetch_piece_t *p = ctx->pieces; p; p = p->next)
+    if (p->log)
+      beck_plog_slice_release(p->log, &p->s);
+  ctx->pieces = ctx->last_piece = NULL;
+}
+
+/* Encodes the response with its records left out, then assembles the frame
+ * in one buffer: the encoded parts copied, each partition's records read
+ * from its segment directly into place (one copy from the page cache, where
+ * encoding a read buffer took two). */
+static beck_err_t respond_fetch(fetch_ctx_t *ctx, const beck_proto_FetchResponse_t *resp, beck_error_t *e) {
+  beck_req_t *req = ctx->req;
+  beck_buf_t head = {0}, out = {0};
+  beck_proto_splice_t *sp = NULL;
+  size_t nsp = 0, extra = 0;
+  size_t mark = beck_proto_frame_begin(&head);
+  beck_err_t err = beck_proto_response_header_encode(req->api_key, req->api_version, req->correlation_id, &head);
+  if (!err)
+    err = beck_proto_encode_sg(req->api_key, req->api_version, false, resp, &head, &req->arena, &sp, &nsp, e);
+  for (size_t i = 0; !err && i < nsp; i++)
+    extra += sp[i].data.len;
+  if (!err)
+    err = beck_proto_frame_end(&head, mark, extra);
+  if (!err)
+    err = beck_buf_reserve(&out, head.len + extra);
+  size_t at = 0;
+  beck_env_t *env = beck_env_default();
+  for (size_t i = 0; !err && i <= nsp; i++) {
+    size_t upto = i < nsp ? sp[i].at : head.len;
+    memcpy(out.data + out.len, head.data + at, upto - at);
+    out.len += upto - at;
+    at = upto;
+    if (i == nsp)
+      break;
+    const fetch_piece_t *piece = (const fetch_piece_t *)sp[i].data.ptr;
+    ssize_t r = env->pread(env, piece->s.fd, out.data + out.len, piece->s.len, piece->s.file_pos);
+    if (r != (ssize_t)piece->s.len)
+      err = beck_error_set(e, BECK_ERR_IO, "reading %zu bytes of a segment for a fetch failed%s", piece->s.len,
+                           r < 0 ? "" : " (short read)");
+    out.len += piece->s.len;
+  }
+  beck_buf_free(&head);
+  if (err) {
+    beck_buf_free(&out);
+    return err;
+  }
+  beck_buf_free(&req->resp);
+  req->resp = out;
+  return BECK_ERR_OK;
+}
+
 static void finish(fetch_ctx_t *ctx) {
   if (ctx->finished)
     return;
@@ -199,9 +268,19 @@ static void finish(fetch_ctx_t *ctx) {
   }
   bool error = false;
   evaluate(ctx, &resp, false, &error);
-  beck__respond(req, &resp);
+  beck_error_t e;
+  beck_error_clear(&e);
+  beck_err_t err = respond_fetch(ctx, &resp, &e);
+  release_pieces(ctx);
+  if (err) {
+    beck_log("broker", BECK_LOG_ERROR, "cannot answer a fetch v%d from %s: %s", req->api_version, req->conn->peer,
+             err == BECK_ERR_NOMEM ? "out of memory" : e.msg);
+    beck__conn_close(req->conn, "fetch response failed");
+  }
+  beck__req_complete(req);
   return;
 oom:
+  release_pieces(ctx);
   beck__conn_close(req->conn, "out of memory");
   beck__req_complete(req);
 }
