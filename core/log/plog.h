@@ -123,7 +123,7 @@ beck_err_t beck_plog_checkpoint(beck_plog_t *log, beck_error_t *e);
 int64_t beck_plog_start_offset(beck_plog_t *log);
 int64_t beck_plog_end_offset(beck_plog_t *log);     /* next offset to assign */
 int64_t beck_plog_durable_offset(beck_plog_t *log); /* offsets below are synced */
-int64_t beck_plog_size_bytes(beck_plog_t *log);     /* all segment files */
+int64_t beck_plog_size_bytes(beck_plog_t *log);     /* bytes of all .log segment files (not indexes) */
 int32_t beck_plog_segment_count(beck_plog_t *log);
 /* True when fenced; copies the reason into why when non-NULL. */
 bool beck_plog_fenced(beck_plog_t *log, beck_error_t *why);
