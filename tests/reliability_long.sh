@@ -7,12 +7,15 @@
 #      reporting broker RSS drift and throughput / ack latency drift
 #                                               (tests/integration/test_soak.py)
 #   4. the hostile-client rounds with many more rounds (RSS flat)
+#   5. a YAML pipeline (beck run) killed 100 times, each guarantee
+#                                               (tests/integration/test_pipeline_kill.py)
 #
-#   tests/reliability_long.sh [all|kill|fuzz|soak|hostile]...
+#   tests/reliability_long.sh [all|kill|fuzz|soak|hostile|pipeline]...
 #
 # Environment (defaults in brackets): BECK_BIN [build/bin/beck],
 # KILL_CYCLES [200], FUZZ_SECONDS [3600], PARALLEL [1] fuzzers at a time,
-# SOAK_SECONDS [1800], SOAK_RATE [20000], HOSTILE_ROUNDS [200].
+# SOAK_SECONDS [1800], SOAK_RATE [20000], HOSTILE_ROUNDS [200],
+# PIPELINE_CYCLES [100].
 # Figures are appended to $BECK_FIGURES [reliability-figures.txt in the
 # current directory]; copy them into docs/reliability.md.
 # Needs: a built tree (cmake --build build), clang for the fuzz build, root
@@ -57,8 +60,12 @@ for w in $what; do
     "$PY" "$ROOT/tests/integration/test_robustness.py" HostileClientsMemoryTest ;;
   esac
   case $w in
-  all | kill | fuzz | soak | hostile) ;;
-  *) echo "reliability_long: unknown run '$w' (all, kill, fuzz, soak, hostile)" >&2; exit 2 ;;
+  all | pipeline) step pipeline-kill "$PY" "$ROOT/tests/integration/test_pipeline_kill.py" \
+    --cycles "${PIPELINE_CYCLES:-100}" ;;
+  esac
+  case $w in
+  all | kill | fuzz | soak | hostile | pipeline) ;;
+  *) echo "reliability_long: unknown run '$w' (all, kill, fuzz, soak, hostile, pipeline)" >&2; exit 2 ;;
   esac
 done
 
