@@ -279,7 +279,7 @@ class Feeder:
     """Appends `data` to the events file: a thread writes small chunks (up
     to 64 KiB, about 1,000 lines, cut at any byte: also inside a line) at a
     pace that ends the data after about `seconds`, and burst() writes
-    0.25-1.5 MiB at once (4,000 to 24,000 lines) for a kill to land in while
+    0.25-1.5 MiB at once (4,500 to 28,000 lines) for a kill to land in while
     the pipeline works through them. Each chunk is one write()."""
 
     def __init__(self, path, data, seconds, rng):
