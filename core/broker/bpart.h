@@ -31,6 +31,9 @@ struct beck_bpart {
   bool sync_inflight;
   bool sync_again; /* appends arrived during the fsync */
   uv_work_t work;
+  bool sync_rounds;   /* the work item syncs again while appends keep coming (policy always) */
+  bool ready_listed;  /* on broker->durable_ready, under durable_mu */
+  struct beck_bpart *ready_next;
   bool ckpt_inflight; /* the recovery-point write, after the acks (durability.c) */
   uv_work_t ckpt_work;
   beck_err_t work_err;

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <uv.h>
 
 #include "base/arena.h"
@@ -77,6 +78,9 @@ struct beck_broker {
   uv_tcp_t listener;
   uv_signal_t sigint, sigterm;
   uv_async_t stop_async;
+  uv_async_t durable_async;      /* a pool thread's fsync moved a durable offset (durability.c) */
+  pthread_mutex_t durable_mu;    /* guards durable_ready */
+  struct beck_bpart *durable_ready; /* partitions with such news, for the loop */
   uv_timer_t housekeeping; /* header timeouts, fsync intervals, retention, group timers */
   uv_timer_t drain_timer;  /* stop: waits for in-flight requests until drain_deadline */
   int64_t drain_deadline;

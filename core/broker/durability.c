@@ -44,10 +44,38 @@ int64_t beck__high_watermark(beck_partition_t *p) {
 
 static void start_sync(beck_bpart_t *bp);
 
+/* Rounds one work item may sync back to back before it returns (and lets
+ * other partitions' work onto its pool thread). */
+#define SYNC_ROUNDS_MAX 64
+
+/* Pool thread: tells the loop that bp's durable offset moved. */
+static void post_progress(beck_bpart_t *bp) {
+  beck_broker_t *b = bp->broker;
+  pthread_mutex_lock(&b->durable_mu);
+  if (!bp->ready_listed) {
+    bp->ready_listed = true;
+    bp->ready_next = b->durable_ready;
+    b->durable_ready = bp;
+  }
+  pthread_mutex_unlock(&b->durable_mu);
+  uv_async_send(&b->durable_async);
+}
+
+/* Under fsync.policy=always the work item keeps syncing while appends keep
+ * arriving, and each round's acknowledgements go to the loop at once
+ * (post_progress), so under load fsyncs run back to back without a round
+ * trip through the loop between them. */
 static void sync_work(uv_work_t *w) {
   beck_bpart_t *bp = w->data;
+  beck_plog_t *log = bp->p->log;
   beck_error_clear(&bp->work_e);
-  bp->work_err = beck_plog_sync_data(bp->p->log, &bp->work_e);
+  for (int round = 1;; round++) {
+    bp->work_err = beck_plog_sync_data(log, &bp->work_e);
+    if (bp->work_err || !bp->sync_rounds || round == SYNC_ROUNDS_MAX ||
+        beck_plog_durable_offset(log) >= beck_plog_end_offset(log))
+      return;
+    post_progress(bp);
+  }
 }
 
 /* The recovery-point write (once a second per partition: a temporary file,
@@ -79,16 +107,10 @@ static void notify_watermark(beck_bpart_t *bp) {
   }
 }
 
-static void sync_done(uv_work_t *w, int status) {
-  beck_bpart_t *bp = w->data;
-  bp->sync_inflight = false;
+/* Answers every waiter now covered (all of them when kerr is set); returns
+ * them in a list for the caller to call back after its own bookkeeping. */
+static durable_waiter_t *take_covered(beck_bpart_t *bp, int16_t kerr) {
   int64_t durable = beck_plog_durable_offset(bp->p->log);
-  int16_t kerr = BECK_KERR_NONE;
-  if (bp->work_err) {
-    kerr = BECK_KERR_KAFKA_STORAGE_ERROR;
-    beck_log("broker", BECK_LOG_ERROR, "partition %s-%d: %s", bp->p->topic->name, bp->p->id, bp->work_e.msg);
-  }
-  /* answer every waiter now covered (or all of them on failure) */
   durable_waiter_t **pp = &bp->waiters, *done = NULL;
   while (*pp) {
     durable_waiter_t *wt = *pp;
@@ -100,16 +122,74 @@ static void sync_done(uv_work_t *w, int status) {
       pp = &wt->next;
     }
   }
-  bool again = !kerr && (bp->sync_again || bp->waiters != NULL);
-  bp->sync_again = false;
-  if (again)
-    start_sync(bp);
+  return done;
+}
+
+static void call_back(durable_waiter_t *done, int16_t kerr) {
   while (done) {
     durable_waiter_t *next = done->next;
     done->cb(done->arg, kerr);
     beck_free(done);
     done = next;
   }
+}
+
+/* Loop: partitions whose durable offset moved while their work item runs. */
+static void on_durable_async(uv_async_t *a) {
+  beck_broker_t *b = a->data;
+  pthread_mutex_lock(&b->durable_mu);
+  beck_bpart_t *list = b->durable_ready;
+  b->durable_ready = NULL;
+  for (beck_bpart_t *bp = list; bp; bp = bp->ready_next)
+    bp->ready_listed = false;
+  pthread_mutex_unlock(&b->durable_mu);
+  while (list) {
+    beck_bpart_t *bp = list;
+    list = bp->ready_next;
+    call_back(take_covered(bp, BECK_KERR_NONE), BECK_KERR_NONE);
+    notify_watermark(bp);
+  }
+}
+
+void beck__durability_init(beck_broker_t *b) {
+  pthread_mutex_init(&b->durable_mu, NULL);
+  uv_async_init(&b->loop, &b->durable_async, on_durable_async);
+  b->durable_async.data = b;
+  uv_unref((uv_handle_t *)&b->durable_async); /* pool work keeps the loop alive, not this */
+}
+
+/* Takes bp off the loop's list (its work item has ended; the list must not
+ * outlive it). */
+static void unlist(beck_bpart_t *bp) {
+  beck_broker_t *b = bp->broker;
+  pthread_mutex_lock(&b->durable_mu);
+  if (bp->ready_listed) {
+    for (beck_bpart_t **pp = &b->durable_ready; *pp; pp = &(*pp)->ready_next) {
+      if (*pp == bp) {
+        *pp = bp->ready_next;
+        break;
+      }
+    }
+    bp->ready_listed = false;
+  }
+  pthread_mutex_unlock(&b->durable_mu);
+}
+
+static void sync_done(uv_work_t *w, int status) {
+  beck_bpart_t *bp = w->data;
+  bp->sync_inflight = false;
+  unlist(bp);
+  int16_t kerr = BECK_KERR_NONE;
+  if (bp->work_err) {
+    kerr = BECK_KERR_KAFKA_STORAGE_ERROR;
+    beck_log("broker", BECK_LOG_ERROR, "partition %s-%d: %s", bp->p->topic->name, bp->p->id, bp->work_e.msg);
+  }
+  durable_waiter_t *done = take_covered(bp, kerr);
+  bool again = !kerr && (bp->sync_again || bp->waiters != NULL);
+  bp->sync_again = false;
+  if (again)
+    start_sync(bp);
+  call_back(done, kerr);
   notify_watermark(bp);
   if (!kerr)
     maybe_checkpoint(bp);
@@ -123,6 +203,7 @@ static void start_sync(beck_bpart_t *bp) {
   if (beck_plog_durable_offset(bp->p->log) >= beck_plog_end_offset(bp->p->log) && bp->waiters == NULL)
     return;
   bp->sync_inflight = true;
+  bp->sync_rounds = bp->p->topic->cfg.log.fsync_policy == BECK_FSYNC_ALWAYS;
   if (uv_queue_work(&bp->broker->loop, &bp->work, sync_work, sync_done) != 0) {
     /* cannot happen with a live loop; run inline rather than lose acks */
     sync_work(&bp->work);

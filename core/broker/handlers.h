@@ -85,6 +85,8 @@ bool beck__bpart_busy(beck_partition_t *p);
 
 /* Periodic work (called from the housekeeping timer). */
 void beck__durability_tick(beck_broker_t *b, int64_t now_ms);
+/* Sets up the loop side of group commit (an async handle); closed with the loop. */
+void beck__durability_init(beck_broker_t *b);
 void beck__groups_tick(beck_broker_t *b, int64_t now_ms);
 /* The group coordinator's life (handle_group.c). */
 beck_err_t beck__groups_new(beck_broker_t *b, beck_error_t *e);

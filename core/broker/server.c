@@ -556,6 +556,7 @@ beck_err_t beck_broker_new(const beck_broker_config_t *cfg, beck_broker_t **out,
   b->housekeeping.data = b;
   uv_async_init(&b->loop, &b->stop_async, on_stop_async);
   b->stop_async.data = b;
+  beck__durability_init(b);
   *out = b;
   return BECK_ERR_OK;
 }
@@ -585,6 +586,11 @@ void beck_broker_destroy(beck_broker_t *b) {
   if (b->stop_async.type == UV_ASYNC && !uv_is_closing((uv_handle_t *)&b->stop_async))
     uv_close((uv_handle_t *)&b->stop_async, on_handle_closed);
   uv_run(&b->loop, UV_RUN_DEFAULT); /* let close callbacks and pool work finish */
+  if (b->durable_async.type == UV_ASYNC && !uv_is_closing((uv_handle_t *)&b->durable_async)) {
+    uv_close((uv_handle_t *)&b->durable_async, on_handle_closed); /* after the pool work that may signal it */
+    uv_run(&b->loop, UV_RUN_DEFAULT);
+    pthread_mutex_destroy(&b->durable_mu);
+  }
   uv_loop_close(&b->loop);
   beck__groups_destroy(b);
   /* the broker's state hung on each partition (no pool work runs any more) */
