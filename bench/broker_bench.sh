@@ -80,9 +80,9 @@ case "$OUTPUT" in table | json) ;; *) die "--output is table or json, not '$OUTP
 
 # ---- scale: records per throughput run, repetitions, seconds, sizes ----
 case "$SCALE" in
-  quick) N100=300000 N1K=60000 REPS=1 LAT_SECS=3 CAP_SECS=10 PART_N=200000 BIG_GB=1 TENK=2000 ;;
-  default) N100=2000000 N1K=400000 REPS=5 LAT_SECS=10 CAP_SECS=20 PART_N=1000000 BIG_GB=3 TENK=10000 ;;
-  full) N100=5000000 N1K=1000000 REPS=7 LAT_SECS=30 CAP_SECS=60 PART_N=2000000 BIG_GB=10 TENK=10000 ;;
+  quick) N100=300000 N1K=60000 REPS=1 LAT_SECS=3 LAT_REPS=1 CAP_SECS=10 PART_N=200000 BIG_GB=1 TENK=2000 ;;
+  default) N100=2000000 N1K=400000 REPS=5 LAT_SECS=10 LAT_REPS=3 CAP_SECS=20 PART_N=1000000 BIG_GB=3 TENK=10000 ;;
+  full) N100=5000000 N1K=1000000 REPS=7 LAT_SECS=30 LAT_REPS=5 CAP_SECS=60 PART_N=2000000 BIG_GB=10 TENK=10000 ;;
 esac
 LAT_RATE=50000
 BIG_REPS=$((REPS < 6 ? 6 : REPS)) # short runs, and the goal is a 10% band: more of them
@@ -389,9 +389,12 @@ for size in 100 1024; do
     done
   done
 done
-log "end-to-end latency, 100 B at $LAT_RATE/s for $LAT_SECS s: ${SYSTEMS[*]}"
-for sc in "${SYSTEMS[@]}"; do
-  run_one latency "$sc" 100 1
+for ((r = 1; r <= LAT_REPS; r++)); do
+  log "end-to-end latency, 100 B at $LAT_RATE/s for $LAT_SECS s, repetition $r/$LAT_REPS: ${SYSTEMS[*]}"
+  for ((i = 0; i < n; i++)); do
+    sync # no dirty pages of earlier runs for this run's fsyncs to wait behind (ext4 commits them together)
+    run_one latency "${SYSTEMS[$(((i + r) % n))]}" 100 "$r"
+  done
 done
 # CPU over each server's life and its peak RSS, then stop them
 for server in "${!PIDS[@]}"; do
