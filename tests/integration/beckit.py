@@ -304,6 +304,16 @@ class BrokerTestCase(unittest.TestCase):
         (manual assignment, from the beginning). Returns the records sorted
         by (partition, offset)."""
         from kafka import KafkaConsumer, TopicPartition
+        trace = None
+        if not retry:  # the second try keeps kafka-python's own debug log, shown if it also comes back short
+            import io
+            import logging
+            trace = io.StringIO()
+            handler = logging.StreamHandler(trace)
+            handler.setFormatter(logging.Formatter("%(relativeCreated)d %(name)s: %(message)s"))
+            klog = logging.getLogger("kafka")
+            klog.addHandler(handler)
+            klog.setLevel(logging.DEBUG)
         c = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
                           auto_offset_reset="earliest", consumer_timeout_ms=int(timeout * 1000), **conf)
         try:
@@ -325,10 +335,17 @@ class BrokerTestCase(unittest.TestCase):
                                  % (len(out), expect))
                 c.close()
                 return self.kp_consume(topic, partitions, expect, timeout, retry=False, **conf)
+            if len(out) != expect and trace is not None:
+                lines = [l[:400] for l in trace.getvalue().splitlines() if "fetcher" in l or "Response" in l]
+                sys.stderr.write("kp_consume: kafka-python's log of the retry (fetcher and responses):\n%s\n"
+                                 % "\n".join(lines[-80:]))
             self.assertEqual(len(out), expect, "kafka-python read %d of %d records" % (len(out), expect))
             return sorted(out, key=lambda r: (r.partition, r.offset))
         finally:
             c.close()
+            if trace is not None:
+                klog.removeHandler(handler)
+                klog.setLevel(logging.WARNING)
 
     # ---- kcat ------------------------------------------------------------
 
