@@ -9,9 +9,10 @@
  *     log lines scroll above it: stdout and stderr are captured through a
  *     pipe and copied out by the display thread, which erases the block,
  *     writes the lines and draws the block again, so the two never mix.
- *   - in a pipe (or with --quiet), a few plain lines on stderr: what runs,
- *     progress every 10 seconds, how it ended. Sink output on stdout is
- *     untouched.
+ *   - in a pipe, a few plain lines on stderr: what runs, progress every
+ *     10 seconds, how it ended. Sink output on stdout is untouched.
+ *   - with --quiet, nothing on stderr but a failure (and the hint when an
+ *     earlier run already processed all the input).
  *
  * Stopping: the first Ctrl-C or SIGTERM stops cleanly (sources, streams,
  * sinks, each committing); a second one exits at once (the next run then
@@ -80,7 +81,7 @@ static void run_usage(FILE *out) {
                "                         (embedded log only)\n"
                "  --threads N            stream task threads (default 2)\n"
                "  --plugin-path DIRS     more connector plugin directories or .so files\n"
-               "  -q, --quiet            no status display; a few plain lines on stderr\n"
+               "  -q, --quiet            no status display and no progress lines; only failures on stderr\n"
                "  -h, --help             show this help\n"
                "\n"
                "Examples:\n"
