@@ -3,7 +3,7 @@
 #
 #   1. the broker kill -9 loop for 200 cycles   (tests/crash/broker_kill_loop.py)
 #   2. every fuzz target for an hour            (tests/fuzz/run_fuzzers.sh 3600)
-#   3. a 30-minute soak: producers and a consumer group at a fixed rate,
+#   3. a 30-minute soak: producers, a consumer group and a YAML pipeline (beck run) at a fixed rate,
 #      reporting broker RSS drift and throughput / ack latency drift
 #                                               (tests/integration/test_soak.py)
 #   4. the hostile-client rounds with many more rounds (RSS flat)
