@@ -299,21 +299,11 @@ class BrokerTestCase(unittest.TestCase):
 
     # ---- kafka-python ----------------------------------------------------
 
-    def kp_consume(self, topic, partitions, expect, timeout=20.0, retry=True, **conf):
+    def kp_consume(self, topic, partitions, expect, timeout=20.0, **conf):
         """Reads `expect` records from the given partitions with kafka-python
         (manual assignment, from the beginning). Returns the records sorted
         by (partition, offset)."""
         from kafka import KafkaConsumer, TopicPartition
-        trace = None
-        if not retry:  # the second try keeps kafka-python's own debug log, shown if it also comes back short
-            import io
-            import logging
-            trace = io.StringIO()
-            handler = logging.StreamHandler(trace)
-            handler.setFormatter(logging.Formatter("%(relativeCreated)d %(name)s: %(message)s"))
-            klog = logging.getLogger("kafka")
-            klog.addHandler(handler)
-            klog.setLevel(logging.DEBUG)
         c = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
                           auto_offset_reset="earliest", consumer_timeout_ms=int(timeout * 1000), **conf)
         try:
@@ -325,27 +315,10 @@ class BrokerTestCase(unittest.TestCase):
             while len(out) < expect and time.monotonic() < deadline:
                 for recs in c.poll(timeout_ms=500, max_records=100000).values():
                     out.extend(recs)
-            if len(out) < expect and retry:
-                # Seen twice on a heavily loaded machine right after a broker
-                # restart: kafka-python 2.0.2 returned only the newest records
-                # (its position resolved past the earlier ones). Not understood
-                # yet; a fresh consumer reads everything. Logged, so it stays
-                # visible; the retry must still see every record.
-                sys.stderr.write("kp_consume: kafka-python read %d of %d records; retrying once with a new consumer\n"
-                                 % (len(out), expect))
-                c.close()
-                return self.kp_consume(topic, partitions, expect, timeout, retry=False, **conf)
-            if len(out) != expect and trace is not None:
-                lines = [l[:400] for l in trace.getvalue().splitlines() if "fetcher" in l or "Response" in l]
-                sys.stderr.write("kp_consume: kafka-python's log of the retry (fetcher and responses):\n%s\n"
-                                 % "\n".join(lines[-80:]))
             self.assertEqual(len(out), expect, "kafka-python read %d of %d records" % (len(out), expect))
             return sorted(out, key=lambda r: (r.partition, r.offset))
         finally:
             c.close()
-            if trace is not None:
-                klog.removeHandler(handler)
-                klog.setLevel(logging.WARNING)
 
     # ---- kcat ------------------------------------------------------------
 
