@@ -36,6 +36,7 @@ $BECK_FIGURES when set).
 """
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -71,9 +72,11 @@ streams:
 
 
 def proc_status(pid):
-    """(VmRSS KiB, open descriptors, of which segment files): each segment
-    keeps its .log open, so rolls add descriptors until retention deletes
-    old segments; the rest (sockets, metadata, libuv) must stay flat."""
+    """(VmRSS KiB, open descriptors, of which segment files of the `soak`
+    topic): each segment keeps its .log open, so rolls add descriptors until
+    retention deletes old segments; the rest (sockets, metadata, libuv, the
+    pipeline's topics, whose 1 GiB segments do not roll in a soak) must stay
+    flat."""
     rss = 0
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -83,7 +86,8 @@ def proc_status(pid):
     for fd in os.listdir("/proc/%d/fd" % pid):
         fds += 1
         try:
-            segs += os.readlink("/proc/%d/fd/%s" % (pid, fd)).endswith(".log")
+            path = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            segs += path.endswith(".log") and re.search(r"/soak-[0-9]+/", path) is not None
         except OSError:
             pass
     return rss, fds, segs
