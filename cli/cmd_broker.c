@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hostport.h"
 #include "base/logging.h"
 #include "broker/broker.h"
 #include "cli.h"
@@ -31,28 +32,6 @@ static void broker_usage(FILE *out) {
           "\n"
           "Example:\n"
           "  beck broker --data-dir /var/lib/beck --listen 0.0.0.0:9092 --advertise broker1.example:9092\n");
-}
-
-/* Splits "host:port" ("[v6]:port" too); returns 0 or -1. host is copied to out. */
-static int parse_hostport(const char *s, char *host, size_t hn, int *port) {
-  const char *colon = strrchr(s, ':');
-  if (colon == NULL || colon[1] == '\0')
-    return -1;
-  char *end;
-  long p = strtol(colon + 1, &end, 10);
-  if (*end != '\0' || p < 0 || p > 65535)
-    return -1;
-  size_t len = (size_t)(colon - s);
-  if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
-    s++;
-    len -= 2;
-  }
-  if (len == 0 || len >= hn)
-    return -1;
-  memcpy(host, s, len);
-  host[len] = '\0';
-  *port = (int)p;
-  return 0;
 }
 
 typedef struct broker_opts {
@@ -96,12 +75,12 @@ static int apply_setting(broker_opts_t *o, const char *key, const char *val, cha
   beck_broker_config_t *c = &o->cfg;
   if (strcmp(key, "listen") == 0 || strcmp(key, "listeners") == 0) {
     const char *v = strstr(val, "://") ? strstr(val, "://") + 3 : val;
-    if (parse_hostport(v, o->listen_host, sizeof o->listen_host, &c->listen_port) < 0)
+    if (beck_split_hostport(v, o->listen_host, sizeof o->listen_host, &c->listen_port) < 0)
       goto bad_addr;
     c->listen_host = o->listen_host;
   } else if (strcmp(key, "advertise") == 0 || strcmp(key, "advertised.listeners") == 0) {
     const char *v = strstr(val, "://") ? strstr(val, "://") + 3 : val;
-    if (parse_hostport(v, o->advertise_host, sizeof o->advertise_host, &c->advertise_port) < 0)
+    if (beck_split_hostport(v, o->advertise_host, sizeof o->advertise_host, &c->advertise_port) < 0)
       goto bad_addr;
     c->advertise_host = o->advertise_host;
   } else if (strcmp(key, "data.dir") == 0 || strcmp(key, "log.dirs") == 0 || strcmp(key, "log.dir") == 0) {

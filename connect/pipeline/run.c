@@ -50,6 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/hostport.h"
 #include "base/alloc.h"
 #include "base/logging.h"
 #include "broker/broker.h"
@@ -273,27 +274,6 @@ static void *broker_main(void *arg) {
   return NULL;
 }
 
-static int split_hostport(const char *s, char *host, size_t hn, int *port) {
-  const char *colon = strrchr(s, ':');
-  if (colon == NULL || colon[1] == '\0')
-    return -1;
-  char *end;
-  long v = strtol(colon + 1, &end, 10);
-  if (*end != '\0' || v < 0 || v > 65535)
-    return -1;
-  size_t len = (size_t)(colon - s);
-  if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
-    s++;
-    len -= 2;
-  }
-  if (len == 0 || len >= hn)
-    return -1;
-  memcpy(host, s, len);
-  host[len] = '\0';
-  *port = (int)v;
-  return 0;
-}
-
 /* Fails fast when none of the bootstrap servers accepts a connection
  * (librdkafka would retry until a request times out, tens of seconds
  * later, with a less useful message). */
@@ -305,7 +285,7 @@ static beck_err_t reachable(const char *bootstrap, beck_error_t *e) {
   for (char *hp = strtok_r(list, ",", &save); hp != NULL; hp = strtok_r(NULL, ",", &save)) {
     char host[256], port[16];
     int portn;
-    if (split_hostport(hp, host, sizeof host, &portn) != 0)
+    if (beck_split_hostport(hp, host, sizeof host, &portn) != 0)
       return beck_error_set(e, BECK_ERR_INVAL, "--bootstrap %s: expected HOST:PORT[,HOST:PORT...]", bootstrap);
     snprintf(port, sizeof port, "%d", portn);
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
@@ -355,7 +335,7 @@ static beck_err_t open_log(beck_pipeline_runner_t *r, beck_error_t *e) {
   if (cfg->listen != NULL) {
     char host[256];
     int port;
-    if (split_hostport(cfg->listen, host, sizeof host, &port) != 0)
+    if (beck_split_hostport(cfg->listen, host, sizeof host, &port) != 0)
       return beck_error_set(e, BECK_ERR_INVAL, "--listen %s: expected HOST:PORT", cfg->listen);
     beck_broker_config_t bc;
     beck_broker_config_default(&bc);

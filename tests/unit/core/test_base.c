@@ -15,6 +15,7 @@
 #include "base/crc32c.h"
 #include "base/env.h"
 #include "base/err.h"
+#include "base/hostport.h"
 #include "tmpdir.h"
 
 /* RFC 3720 appendix B.4 and the common "123456789" check value. */
@@ -135,11 +136,34 @@ static void write_file_atomic_then_read_back(void **state) {
   beck_test_rmdir(dir);
 }
 
+static void hostport_splits_names_ipv4_and_bracketed_ipv6(void **state) {
+  (void)state;
+  char host[16];
+  int port = -1;
+  assert_int_equal(beck_split_hostport("127.0.0.1:9092", host, sizeof host, &port), 0);
+  assert_string_equal(host, "127.0.0.1");
+  assert_int_equal(port, 9092);
+  assert_int_equal(beck_split_hostport("broker1:0", host, sizeof host, &port), 0);
+  assert_string_equal(host, "broker1");
+  assert_int_equal(port, 0);
+  assert_int_equal(beck_split_hostport("[::1]:65535", host, sizeof host, &port), 0);
+  assert_string_equal(host, "::1");
+  assert_int_equal(port, 65535);
+  const char *bad[] = {"localhost", "localhost:", ":9092", "h:65536", "h:-1", "h:90x", "[]:1",
+                       "a-host-name-too-long:1"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    port = -7;
+    assert_int_equal(beck_split_hostport(bad[i], host, sizeof host, &port), -1);
+    assert_int_equal(port, -7); /* untouched on failure */
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(crc32c_matches_published_vectors),
       cmocka_unit_test(crc32c_hardware_equals_software_at_every_length_and_alignment),
       cmocka_unit_test(error_wrap_prefixes_context_at_each_layer),
+      cmocka_unit_test(hostport_splits_names_ipv4_and_bracketed_ipv6),
       cmocka_unit_test(buf_grows_and_keeps_bytes),
       cmocka_unit_test(alloc_hook_fails_the_nth_allocation),
       cmocka_unit_test(write_file_atomic_then_read_back),
