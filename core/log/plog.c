@@ -261,9 +261,16 @@ beck_err_t beck__plog_write_ckpt_locked(beck_plog_t *log, beck_error_t *e) {
   return BECK_ERR_OK;
 }
 
-static bool ckpt_due_locked(beck_plog_t *log, int64_t now_ns) {
-  return !log->ckpt_writing && !log->fenced &&
-         (log->ckpt_force || !log->ckpt_valid || now_ns - log->ckpt_written_ns >= BECK_PLOG_CKPT_INTERVAL_NS);
+/* True when a recovery-point write is due: the interval passed (or it is
+ * forced or missing), nobody is writing one, and the durable position it
+ * would record (*c) differs from the one on disk. */
+static bool ckpt_due_locked(beck_plog_t *log, int64_t now_ns, beck_ckpt_t *c) {
+  *c = (beck_ckpt_t){log->durable_offset, log->durable_seg, log->durable_pos};
+  if (log->ckpt_writing || log->fenced)
+    return false;
+  if (log->ckpt_force || !log->ckpt_valid)
+    return true;
+  return now_ns - log->ckpt_written_ns >= BECK_PLOG_CKPT_INTERVAL_NS && memcmp(c, &log->ckpt, sizeof *c) != 0;
 }
 
 /* Writes the recovery point for the durable offset when it is due (mu held;
@@ -272,10 +279,8 @@ static void ckpt_if_due_locked(beck_plog_t *log) {
   static beck_log_limit_t ckpt_warn_limit;
   beck_env_t *env = log->env;
   int64_t now_ns = env->monotonic_ns(env);
-  if (!ckpt_due_locked(log, now_ns))
-    return;
-  beck_ckpt_t c = {log->durable_offset, log->durable_seg, log->durable_pos};
-  if (log->ckpt_valid && !log->ckpt_force && memcmp(&c, &log->ckpt, sizeof c) == 0)
+  beck_ckpt_t c;
+  if (!ckpt_due_locked(log, now_ns, &c))
     return;
   log->ckpt_writing = true;
   log->ckpt_force = false;
@@ -293,12 +298,6 @@ static void ckpt_if_due_locked(beck_plog_t *log) {
     beck_log_limited(&ckpt_warn_limit, 1, 60000, log->ctx, BECK_LOG_WARN, "partition dir %s: %s", log->dir, ce.msg);
   }
   pthread_cond_broadcast(&log->cv);
-}
-
-static beck_err_t sync_locked(beck_plog_t *log, int64_t target, bool ckpt, beck_error_t *e);
-
-beck_err_t beck__plog_sync_locked(beck_plog_t *log, int64_t target, beck_error_t *e) {
-  return sync_locked(log, target, true, e);
 }
 
 static beck_err_t sync_locked(beck_plog_t *log, int64_t target, bool ckpt, beck_error_t *e) {
@@ -360,6 +359,10 @@ static beck_err_t sync_locked(beck_plog_t *log, int64_t target, bool ckpt, beck_
     if (ckpt)
       ckpt_if_due_locked(log);
   }
+}
+
+beck_err_t beck__plog_sync_locked(beck_plog_t *log, int64_t target, beck_error_t *e) {
+  return sync_locked(log, target, true, e);
 }
 
 /* ---- public API ----------------------------------------------------------- */
@@ -608,11 +611,8 @@ beck_err_t beck_plog_sync_data(beck_plog_t *log, beck_error_t *e) {
 
 bool beck_plog_checkpoint_due(beck_plog_t *log) {
   pthread_mutex_lock(&log->mu);
-  bool due = ckpt_due_locked(log, log->env->monotonic_ns(log->env));
-  if (due && log->ckpt_valid && !log->ckpt_force) {
-    beck_ckpt_t c = {log->durable_offset, log->durable_seg, log->durable_pos};
-    due = memcmp(&c, &log->ckpt, sizeof c) != 0;
-  }
+  beck_ckpt_t c;
+  bool due = ckpt_due_locked(log, log->env->monotonic_ns(log->env), &c);
   pthread_mutex_unlock(&log->mu);
   return due;
 }
