@@ -226,7 +226,9 @@ def goals(s):
         check("durable produce %s >= 4x Redis appendfsync always" % label, r, 4, shown=r and "%.2fx" % r)
     for size, label in ((100, "100 B"), (1024, "1 KiB")):
         r = ratio(size, "page-cache", "nats", "page-cache", "consume")
-        check("consume %s >= 10x NATS JetStream" % label, r, 10, shown=r and "%.2fx" % r)
+        ceiling = rep_ratio(s, ("mock", "-", size, "consume"), ("nats", "page-cache", size, "consume"))
+        shown = r and "%.2fx" % r + (" (mock %.2fx)" % ceiling if ceiling else "")
+        check("consume %s >= 10x NATS JetStream" % label, r, 10, shown=shown)
     for cls in ("page-cache", "fsync"):
         p99 = get(s["latency"].get(("beck", cls)), "p99_us")
         floor = get(s["latency"].get(("raw", cls)), "p99_us")
@@ -288,7 +290,7 @@ def render_table(s, out):
         for size, label in ((100, "100 B"), (1024, "1 KiB")):
             for cls in ("page-cache", "fsync"):
                 b = tp.get(("beck", cls, size), {}).get(phase)
-                mk = tp.get(("mock", "-", size), {}).get(phase) if phase == "produce" else None
+                mk = tp.get(("mock", "-", size), {}).get(phase)
                 n = tp.get(("nats", cls, size), {}).get(phase)
                 rd = tp.get(("redis", cls, size), {}).get(phase)
                 raw = s["raw"].get((cls, size)) if phase == "produce" else None
@@ -308,7 +310,8 @@ def render_table(s, out):
     table(headers, rows, out)
     out.write("  page cache: Beck fsync.policy=interval (1 s), Redis appendfsync everysec, NATS default (no sync\n"
               "  option in 2.9); fsync: Beck fsync.policy=always (acks=all after fsync), Redis appendfsync always.\n"
-              "  The mock keeps records in memory (a client ceiling for produce; it cannot be consumed from the start).\n"
+              "  rdkafka mock: librdkafka against its own in-process mock broker, records in memory (the client's\n"
+              "  ceiling); it keeps only a partition's last 5 MB, so its consumer reads that window again and again.\n"
               "  raw disk: dd of the same bytes into a new file, 1 MiB writes (page cache), or 1 MiB write +\n"
               "  fdatasync each (fsync, at most 200 MiB), in the same repetitions as the systems.\n\n")
 

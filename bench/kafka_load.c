@@ -7,9 +7,12 @@
  * Modes (see load_common.h for the JSON and the checks):
  *   create   CreateTopics --topic with --partitions and --config K=V
  *   produce  produce --count records (--seconds caps it)
- *   pc       produce, then consume exactly the records produced (with
- *            --mock produce only: the mock keeps only the partition's
- *            last few MB, so it is a produce ceiling, not a consume one)
+ *   pc       produce, then consume exactly the records produced. With
+ *            --mock the mock keeps only each partition's last 5 MB
+ *            (librdkafka 2.0), so the consumer reads that window again and
+ *            again (seeking back to its start) until it has read as many
+ *            records as were produced: the consumer's ceiling, served from
+ *            memory by a broker in the same process
  *   latency  paced producer and a concurrent consumer
  *
  * The client is configured the same way for Beck and the mock, and as
@@ -22,8 +25,9 @@
  *             for the broker, not sticky partitioning's best one)
  *   consumer  assign() (no group rebalance) at the offsets the partitions
  *             had before the producer started, consume_batch_queue(),
- *             fetch settings at librdkafka's defaults, local queue limits
- *             raised past the run's size (see consumer_new)
+ *             fetch settings at librdkafka's defaults (against the mock
+ *             fetch.wait.max.ms=1, see consumer_new), local queue limits
+ *             raised past the run's size
  */
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
@@ -157,7 +161,7 @@ static long long produce_phase(kafka_target_t *t, load_phase_t *ph) {
   return i;
 }
 
-static rd_kafka_t *consumer_new(const char *bootstraps) {
+static rd_kafka_t *consumer_new(const char *bootstraps, bool mock) {
   char err[512], gid[64];
   rd_kafka_conf_t *c = rd_kafka_conf_new();
   conf_set(c, "bootstrap.servers", bootstraps);
@@ -172,6 +176,11 @@ static rd_kafka_t *consumer_new(const char *bootstraps) {
    * The maintainers' workaround: thresholds the run never reaches. */
   conf_set(c, "queued.min.messages", "10000000");
   conf_set(c, "queued.max.messages.kbytes", "2097151");
+  /* the mock parks a Fetch at the end of its window for the whole
+   * fetch.wait.max.ms, even after a seek: each pass would end in a 500 ms
+   * stall. A Fetch that finds records is answered at once either way. */
+  if (mock)
+    conf_set(c, "fetch.wait.max.ms", "1");
   conf_set_all(c, O.cconfigs, O.ncconfigs);
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof err);
   if (rk == NULL)
@@ -194,7 +203,7 @@ static void consumer_assign(rd_kafka_t *rk, const int64_t *from) {
 
 /* Consumes exactly n records from the offsets in from[]; checks them. */
 static void consume_phase(const char *bootstraps, const int64_t *from, long long n, load_phase_t *ph) {
-  rd_kafka_t *rk = consumer_new(bootstraps);
+  rd_kafka_t *rk = consumer_new(bootstraps, false);
   rd_kafka_message_t **msgs = malloc(BATCH * sizeof *msgs);
   load_check_t chk = {0};
   load_phase_start(ph, O.pid);
@@ -230,6 +239,76 @@ static void consume_phase(const char *bootstraps, const int64_t *from, long long
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
   free(msgs);
+}
+
+/* The mock's consume ceiling: each partition holds only [lo, hi) after the
+ * produce phase; read that window over and over until n records have come,
+ * checking that every full pass brings exactly the same records. */
+static void consume_mock_phase(kafka_target_t *t, long long n, load_phase_t *ph) {
+  int64_t *lo = calloc((size_t)O.partitions, sizeof *lo), *hi = watermarks(t->producer);
+  long long per_pass = 0;
+  for (int p = 0; p < O.partitions; p++) {
+    int64_t l, h;
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(t->producer, O.topic, p, &l, &h, 30000);
+    if (err)
+      load_die(O.prog, "watermarks of %s-%d: %s", O.topic, p, rd_kafka_err2str(err));
+    lo[p] = l;
+    per_pass += hi[p] - l;
+  }
+  if (per_pass <= 0)
+    load_die(O.prog, "the mock kept no records");
+  rd_kafka_t *rk = consumer_new(t->bootstraps, true);
+  rd_kafka_message_t **msgs = malloc(BATCH * sizeof *msgs);
+  rd_kafka_topic_partition_list_t *back = rd_kafka_topic_partition_list_new(O.partitions);
+  for (int p = 0; p < O.partitions; p++)
+    rd_kafka_topic_partition_list_add(back, O.topic, p)->offset = lo[p];
+  load_check_t all = {0}, pass = {0};
+  unsigned __int128 first_sum = 0;
+  long long passes = 0;
+  load_phase_start(ph, O.pid);
+  consumer_assign(rk, lo);
+  rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(rk);
+  int64_t last_progress = load_now_ns();
+  while (all.n < n) {
+    long long due = per_pass - pass.n < n - all.n ? per_pass - pass.n : n - all.n;
+    ssize_t got = rd_kafka_consume_batch_queue(q, 1000, msgs, due < BATCH ? (size_t)due : BATCH);
+    if (got < 0)
+      load_die(O.prog, "consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
+    for (ssize_t i = 0; i < got; i++) {
+      rd_kafka_message_t *m = msgs[i];
+      if (m->err)
+        load_die(O.prog, "consume: %s", rd_kafka_message_errstr(m));
+      load_check_record(&all, m->payload, m->len, O.size);
+      load_check_record(&pass, m->payload, m->len, O.size);
+      rd_kafka_message_destroy(m);
+    }
+    if (got > 0)
+      last_progress = load_now_ns();
+    else if (load_now_ns() - last_progress > 30 * 1000000000LL)
+      load_die(O.prog, "consume: nothing for 30 s after %lld of %lld records", all.n, n);
+    if (pass.n == per_pass) {
+      if (pass.bad_size || (passes > 0 && pass.seq_sum != first_sum))
+        load_die(O.prog, "consume check failed: pass %lld over the mock's window read other records", passes + 1);
+      first_sum = pass.seq_sum;
+      passes++;
+      memset(&pass, 0, sizeof pass);
+      rd_kafka_error_t *e = rd_kafka_seek_partitions(rk, back, 30000);
+      if (e)
+        load_die(O.prog, "seek: %s", rd_kafka_error_string(e));
+    }
+  }
+  load_phase_end(ph, O.pid);
+  ph->records = all.n;
+  ph->bytes = all.n * (long long)O.size;
+  if (all.bad_size)
+    load_die(O.prog, "consume check failed: %lld records had the wrong size", all.bad_size);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_topic_partition_list_destroy(back);
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  free(msgs);
+  free(lo);
+  free(hi);
 }
 
 static void mode_create(void) {
@@ -279,17 +358,16 @@ static void mode_create(void) {
 }
 
 static void mode_produce(bool then_consume) {
-  /* the mock keeps only the last few MB of a partition (librdkafka 2.0),
-   * so it cannot be consumed from the start: produce only */
-  if (O.mock)
-    then_consume = false;
   kafka_target_t t = {0};
   target_open(&t, O.linger_ms >= 0 ? O.linger_ms : 5);
-  int64_t *from = then_consume ? watermarks(t.producer) : NULL;
+  int64_t *from = then_consume && !O.mock ? watermarks(t.producer) : NULL;
   load_phase_t pp, cp;
   long long n = produce_phase(&t, &pp);
-  if (then_consume)
-    consume_phase(t.bootstraps, from, n, &cp); /* the mock lives in t.producer: keep it open */
+  /* the mock lives in t.producer: keep it open */
+  if (then_consume && O.mock)
+    consume_mock_phase(&t, n, &cp);
+  else if (then_consume)
+    consume_phase(t.bootstraps, from, n, &cp);
   printf("{");
   load_phase_json(stdout, "produce", &pp, O.pid);
   if (then_consume) {
@@ -342,7 +420,7 @@ static void mode_latency(void) {
   c.expect = c.warm + (long long)(O.seconds * O.rate);
   c.lat.cap = c.expect;
   c.lat.v = malloc((size_t)c.expect * sizeof *c.lat.v);
-  c.rk = consumer_new(t.bootstraps);
+  c.rk = consumer_new(t.bootstraps, false);
   consumer_assign(c.rk, from);
   c.give_up_ns = load_now_ns() + (int64_t)((O.warmup + O.seconds + 30) * 1e9);
   pthread_t th;
