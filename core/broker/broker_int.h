@@ -111,6 +111,8 @@ void beck__conn_close(beck_conn_t *c, const char *why);
 
 /* Dispatcher (dispatch.c): handles one complete request frame. */
 void beck__dispatch(beck_broker_t *b, beck_req_t *req);
+/* Whether the dispatch table has a handler for API key (ApiVersions lists only those). */
+bool beck__api_served(int16_t key);
 /* Encodes resp (the response struct of req's API) into req->resp and
  * completes the request (dispatch.c). */
 void beck__respond(beck_req_t *req, const void *resp);

@@ -34,6 +34,8 @@ static const handler_entry_t *find_handler(int16_t key) {
   return NULL;
 }
 
+bool beck__api_served(int16_t key) { return find_handler(key) != NULL; }
+
 static beck_log_limit_t malformed_limit;
 
 void beck__respond(beck_req_t *req, const void *resp) {

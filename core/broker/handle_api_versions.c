@@ -1,7 +1,8 @@
 /*
- * handle_api_versions.c - ApiVersions (18): the versions this broker speaks,
- * derived from the dispatch table and the codec's API table. v3 replies use
- * response header v0 (KIP-511; the codec's header rule does that).
+ * handle_api_versions.c - ApiVersions (18): the versions this broker speaks:
+ * every API of the codec's table that the dispatch table has a handler for,
+ * with the codec's range. v3 replies use response header v0 (KIP-511; the
+ * codec's header rule does that).
  *
  * One exception: Produce is advertised from v0 although only v3+ is served
  * (a v0-2 request closes the connection, as any unsupported version does).
@@ -28,6 +29,8 @@ void beck__handle_api_versions(beck_broker_t *b, beck_req_t *req, beck_proto_Api
   int32_t k = 0;
   for (size_t i = 0; i < n; i++) {
     const beck_proto_api_info_t *a = &beck_proto_api_table[i];
+    if (!beck__api_served(a->api_key))
+      continue;
     resp.ApiKeys.items[k].ApiKey = a->api_key;
     resp.ApiKeys.items[k].MinVersion = a->api_key == BECK_API_Produce ? 0 : a->min_version;
     resp.ApiKeys.items[k].MaxVersion = a->advertise_max;
