@@ -349,13 +349,17 @@ beck_err_t beck__segment_recover(beck_env_t *env, beck_segment_t *seg, beck_seg_
       rc = beck__scan_next(&s, &why);
       if (rc == 1) {
         const beck_batch_header_t *h = &s.hdr;
-        int64_t rel = h->base_offset - seg->base;
         if (s.batch_pos < r->verify_from && s.pos > r->verify_from) {
           beck_error_set(&why, BECK_ERR_CORRUPT, "the recovery point (position %lld) falls inside the batch at "
                          "position %lld", (long long)r->verify_from, (long long)s.batch_pos);
           rc = BECK_ERR_CORRUPT;
-        } else if (rel < 0 || beck_batch_last_offset(h) - seg->base > (int64_t)UINT32_MAX ||
-                   (known_prev && h->base_offset < prev_next) ||
+        } else if (!beck__segment_holds(seg->base, h)) {
+          beck_error_set(&why, BECK_ERR_CORRUPT, "batch at position %lld has base offset %lld (last offset delta %d), "
+                         "outside the segment's offsets %lld..%lld", (long long)s.batch_pos,
+                         (long long)h->base_offset, (int)h->last_offset_delta, (long long)seg->base,
+                         (long long)seg->base + (long long)UINT32_MAX);
+          rc = BECK_ERR_CORRUPT;
+        } else if ((known_prev && h->base_offset < prev_next) ||
                    (r->strict && known_prev && s.batch_pos >= r->verify_from && h->base_offset != prev_next)) {
           /* above the recovery point every batch was appended right after the previous one (gaps only come from
            * compaction, which rewrites durable segments only); BaseOffset is outside the CRC, so this is its check */

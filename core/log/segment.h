@@ -72,6 +72,15 @@ beck_err_t beck__segment_open(beck_env_t *env, const char *dir, int64_t base, si
                               beck_segment_t **out, int64_t *file_size, beck_error_t *e);
 
 static inline void beck__segment_ref(beck_segment_t *seg) { atomic_fetch_add(&seg->refs, 1); }
+
+/* Whether a batch read from disk can live in the segment that starts at
+ * base: its offsets lie in [base, base + 2^32), the range the index's
+ * 32-bit relative offsets cover. BaseOffset is outside the batch CRC, so
+ * recovery and verification check it with this (overflow-free: a header
+ * may hold any BaseOffset; LastOffsetDelta is already known >= 0). */
+static inline bool beck__segment_holds(int64_t base, const beck_batch_header_t *h) {
+  return h->base_offset >= base && h->base_offset - base <= (int64_t)UINT32_MAX - h->last_offset_delta;
+}
 /* Drops a reference; the last one closes the fd and frees. NULL is ok. */
 void beck__segment_unref(beck_env_t *env, beck_segment_t *seg);
 

@@ -43,7 +43,15 @@ beck_err_t beck_plog_verify(beck_plog_t *log, beck_error_t *e) {
     beck_error_t why;
     int rc;
     while ((rc = beck__scan_next(&s, &why)) == 1) {
-      if (s.hdr.base_offset < next || s.hdr.base_offset < seg->base) {
+      if (!beck__segment_holds(seg->base, &s.hdr)) {
+        beck_error_set(&why, BECK_ERR_CORRUPT, "batch at position %lld has base offset %lld (last offset delta %d), "
+                       "outside the segment's offsets %lld..%lld", (long long)s.batch_pos,
+                       (long long)s.hdr.base_offset, (int)s.hdr.last_offset_delta, (long long)seg->base,
+                       (long long)seg->base + (long long)UINT32_MAX);
+        rc = BECK_ERR_CORRUPT;
+        break;
+      }
+      if (s.hdr.base_offset < next) {
         beck_error_set(&why, BECK_ERR_CORRUPT, "batch at position %lld has base offset %lld, expected >= %lld",
                        (long long)s.batch_pos, (long long)s.hdr.base_offset,
                        (long long)(next > seg->base ? next : seg->base));

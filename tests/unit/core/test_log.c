@@ -1310,6 +1310,60 @@ static void recovery_cuts_at_a_flipped_bit_in_the_unsynced_tail(void **state) {
   free_crash_fixture(&f);
 }
 
+static void write_be64_at(const char *path, int64_t pos, int64_t v) {
+  uint8_t b[8];
+  for (int i = 0; i < 8; i++)
+    b[i] = (uint8_t)((uint64_t)v >> (56 - 8 * i));
+  int fd = open(path, O_RDWR);
+  assert_true(fd >= 0);
+  assert_int_equal(pwrite(fd, b, 8, pos), 8);
+  close(fd);
+}
+
+/* Found by fuzz_segment_recovery: BaseOffset lies outside the batch CRC and
+ * recovery computed BaseOffset - segment base, which overflowed for a header
+ * holding INT64_MIN (UBSan). Any BaseOffset outside the segment's 2^32
+ * offsets, at either end of the int64 range, is now where recovery cuts in
+ * the unsynced tail, and fences the log (with the reason) below it. */
+static void recovery_stops_at_a_base_offset_outside_the_segment(void **state) {
+  crash_fixture_t f;
+  make_crash_fixture(&f, "log-wild-base");
+  static const int64_t wild[] = {INT64_MIN, INT64_MIN + 1, -1, INT64_MAX, INT64_MAX - 1, (int64_t)1 << 40};
+  char *trials = beck_test_tmpdir("log-wild-base-trials");
+  int64_t last = f.bases[f.nsegs - 1];
+  size_t victim = model_batch_of(&f.m, last) + 1; /* second batch of the last segment: above the recovery point */
+  assert_true(victim < f.m.n);
+  for (size_t w = 0; w < sizeof wild / sizeof wild[0]; w++) {
+    char trial[4096], p[4096];
+    snprintf(trial, sizeof trial, "%s/t%zu", trials, w);
+    copy_dir(f.dir, trial);
+    seg_file(p, sizeof p, trial, last, ".log");
+    write_be64_at(p, (int64_t)(f.m.pos[victim] - model_pos_of_segment(&f.m, last)), wild[w]);
+    check_recovered(trial, &f, f.m.pos[victim]); /* ends right before the damaged batch */
+  }
+  /* below the recovery point: fenced, nothing cut, the reason names the range */
+  int64_t first = f.bases[1];
+  size_t below = model_batch_of(&f.m, first) + 1;
+  char trial[4096], p[4096];
+  snprintf(trial, sizeof trial, "%s/below", trials);
+  copy_dir(f.dir, trial);
+  seg_file(p, sizeof p, trial, first, ".log");
+  int64_t size = file_size(p);
+  write_be64_at(p, (int64_t)(f.m.pos[below] - model_pos_of_segment(&f.m, first)), INT64_MIN);
+  seg_file(p, sizeof p, trial, first, ".index"); /* so the scan walks over the damage */
+  unlink(p);
+  beck_plog_t *log = open_log(trial, &f.cfg, NULL);
+  beck_error_t why;
+  assert_true(beck_plog_fenced(log, &why));
+  assert_non_null(strstr(why.msg, "outside the segment's offsets"));
+  assert_int_equal(beck_plog_end_offset(log), f.m.base[below]);
+  beck_plog_close(log);
+  seg_file(p, sizeof p, trial, first, ".log");
+  assert_int_equal(file_size(p), size);
+  beck_test_rmdir(trials);
+  free_crash_fixture(&f);
+}
+
 /* Found by fuzz_segment_recovery: a later segment file whose base lies
  * inside the previous segment (empty, or with a torn tail of its own) was
  * kept, so the log end fell below offsets already stored and appends would
@@ -2062,6 +2116,7 @@ int main(void) {
       cmocka_unit_test(compaction_leaves_an_open_slice_readable),
       cmocka_unit_test(recovery_cuts_a_torn_tail_at_any_position),
       cmocka_unit_test(recovery_cuts_at_a_flipped_bit_in_the_unsynced_tail),
+      cmocka_unit_test(recovery_stops_at_a_base_offset_outside_the_segment),
       cmocka_unit_test(recovery_drops_a_segment_that_overlaps_the_previous_one),
       cmocka_unit_test(recovery_after_a_real_crash_keeps_synced_data),
       cmocka_unit_test(damaged_or_missing_indexes_are_rebuilt),
