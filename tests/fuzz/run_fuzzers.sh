@@ -81,8 +81,10 @@ run_one() {
     return
   fi
   rc=0
+  t0=$(date +%s)
   "$BUILD_DIR/bin/$t" -max_total_time="$SECONDS_EACH" -rss_limit_mb="$RSS_LIMIT_MB" -timeout=30 \
     -print_final_stats=1 -artifact_prefix="$WORK/$t-" "$WORK/$t.new" "$corpus" >"$WORK/$t.log" 2>&1 || rc=$?
+  took=$(($(date +%s) - t0))
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$WORK/$t.log" | tail -1)
   eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$WORK/$t.log" | tail -1)
   rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$WORK/$t.log" | tail -1)
@@ -93,7 +95,7 @@ run_one() {
     verdict="FAIL (exit $rc; log $WORK/$t.log; artifacts $WORK/$t-*)"
   fi
   printf '%s: %s executions in %ss (%s exec/s), %s seeds, %s new inputs, peak RSS %s MB: %s\n' \
-    "$t" "${runs:-?}" "$SECONDS_EACH" "${eps:-?}" "$nseeds" "${added:-?}" "${rss:-?}" "$verdict" >"$WORK/$t.result"
+    "$t" "${runs:-?}" "$took" "${eps:-?}" "$nseeds" "${added:-?}" "${rss:-?}" "$verdict" >"$WORK/$t.result"
 }
 
 echo "run_fuzzers: $SECONDS_EACH s per target, $PARALLEL at a time, scratch in $WORK"
