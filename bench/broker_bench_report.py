@@ -43,6 +43,7 @@ def phase_stats(datas, phase):
         "records_per_s": med([p["records_per_s"] for p in ok]),
         "mb_per_s": med([p["mb_per_s"] for p in ok]),
         "cpu_s_per_m": med(cpu),
+        "busiest_client_thread": med([p.get("busiest_client_thread") for p in ok]),
         "runs": len(ok),
         "all_records_per_s": [round(p["records_per_s"]) for p in ok],
     }
@@ -314,6 +315,20 @@ def render_table(s, out):
               "  ceiling); it keeps only a partition's last 5 MB, so its consumer reads that window again and again.\n"
               "  raw disk: dd of the same bytes into a new file, 1 MiB writes (page cache), or 1 MiB write +\n"
               "  fdatasync each (fsync, at most 200 MiB), in the same repetitions as the systems.\n\n")
+
+    out.write("Client saturation: the busiest thread of the load generator, as a share of one CPU (median of the\n"
+              "repetitions); near 1.0 that client thread (librdkafka's broker thread, say), not the server, is the limit\n")
+    headers = ["workload", "Beck", "rdkafka mock", "NATS JetStream", "Redis Streams"]
+    rows = []
+    for phase in ("produce", "consume"):
+        for size, label in ((100, "100 B"), (1024, "1 KiB")):
+            for cls in ("page-cache", "fsync"):
+                cells = []
+                for system, c in (("beck", cls), ("mock", "-"), ("nats", cls), ("redis", cls)):
+                    v = get(tp.get((system, c, size), {}).get(phase), "busiest_client_thread")
+                    cells.append("%.2f" % v if v is not None else "-")
+                rows.append(["%s %s, %s" % (phase, label, CLASS_NAMES[cls])] + cells)
+    table(headers, rows, out)
 
     out.write("End-to-end latency: 100 B records at 50,000/s, producer and consumer in one process; the run\n"
               "with the median p99 of the repetitions (each after a sync, systems in rotating order)\n")

@@ -27,6 +27,7 @@
 #ifndef BECK_BENCH_LOAD_COMMON_H
 #define BECK_BENCH_LOAD_COMMON_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -87,12 +88,9 @@ static inline void load_sleep_until(int64_t t_ns) {
     ;
 }
 
-/* CPU seconds of process pid (all threads), or 0 when pid is 0 or gone. */
-static inline double load_proc_cpu(int pid) {
-  if (pid <= 0)
-    return 0;
-  char path[64], buf[2048];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+/* CPU seconds (utime + stime) in a /proc stat file, 0 when unreadable. */
+static inline double load_stat_cpu(const char *path) {
+  char buf[2048];
   FILE *f = fopen(path, "r");
   if (f == NULL)
     return 0;
@@ -107,6 +105,57 @@ static inline double load_proc_cpu(int pid) {
   if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
     return 0;
   return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU seconds of process pid (all threads), or 0 when pid is 0 or gone. */
+static inline double load_proc_cpu(int pid) {
+  if (pid <= 0)
+    return 0;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  return load_stat_cpu(path);
+}
+
+/* CPU seconds of each of this process's threads now. */
+#define LOAD_MAX_THREADS 128
+typedef struct load_threads {
+  int n;
+  int tid[LOAD_MAX_THREADS];
+  double cpu[LOAD_MAX_THREADS];
+} load_threads_t;
+
+static inline void load_threads_now(load_threads_t *t) {
+  t->n = 0;
+  DIR *d = opendir("/proc/self/task");
+  if (d == NULL)
+    return;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL && t->n < LOAD_MAX_THREADS) {
+    int tid = atoi(de->d_name);
+    if (tid <= 0)
+      continue;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    t->tid[t->n] = tid;
+    t->cpu[t->n++] = load_stat_cpu(path);
+  }
+  closedir(d);
+}
+
+/* The largest share of one CPU any client thread used between a and b
+ * (threads born in between count from 0): near 1.0, that thread (a
+ * client library's I/O or parsing thread, say) is what limits the run. */
+static inline double load_busiest_thread(const load_threads_t *a, const load_threads_t *b, double secs) {
+  double best = 0;
+  for (int i = 0; i < b->n; i++) {
+    double before = 0;
+    for (int j = 0; j < a->n; j++)
+      if (a->tid[j] == b->tid[i])
+        before = a->cpu[j];
+    if (b->cpu[i] - before > best)
+      best = b->cpu[i] - before;
+  }
+  return secs > 0 ? best / secs : 0;
 }
 
 /* CPU seconds the whole machine has been busy (all CPUs, every process):
@@ -159,6 +208,8 @@ typedef struct load_phase {
   int64_t t0, t1;
   double bcpu0, bcpu1, ccpu0, ccpu1, mcpu0, mcpu1;
   long long records, bytes, errors;
+  load_threads_t th0;
+  double busiest; /* share of a CPU of the busiest client thread */
 } load_phase_t;
 
 static inline void load_phase_start(load_phase_t *ph, int pid) {
@@ -166,6 +217,7 @@ static inline void load_phase_start(load_phase_t *ph, int pid) {
   ph->bcpu0 = load_proc_cpu(pid);
   ph->ccpu0 = load_self_cpu();
   ph->mcpu0 = load_machine_cpu();
+  load_threads_now(&ph->th0);
   ph->t0 = load_now_ns();
 }
 
@@ -174,6 +226,9 @@ static inline void load_phase_end(load_phase_t *ph, int pid) {
   ph->bcpu1 = load_proc_cpu(pid);
   ph->ccpu1 = load_self_cpu();
   ph->mcpu1 = load_machine_cpu();
+  load_threads_t th1;
+  load_threads_now(&th1);
+  ph->busiest = load_busiest_thread(&ph->th0, &th1, (double)(ph->t1 - ph->t0) / 1e9);
 }
 
 /* "null" without a pid, else the CPU seconds; buf must hold 32 bytes. */
@@ -191,9 +246,10 @@ static inline void load_phase_json(FILE *out, const char *name, const load_phase
     secs = 1e-9;
   fprintf(out,
           "\"%s\": {\"records\": %lld, \"bytes\": %lld, \"errors\": %lld, \"seconds\": %.6f, "
-          "\"records_per_s\": %.1f, \"mb_per_s\": %.3f, \"broker_cpu_s\": %s, \"client_cpu_s\": %.3f, \"machine_cpu_s\": %.3f}",
+          "\"records_per_s\": %.1f, \"mb_per_s\": %.3f, \"broker_cpu_s\": %s, \"client_cpu_s\": %.3f, \"machine_cpu_s\": %.3f, "
+          "\"busiest_client_thread\": %.3f}",
           name, ph->records, ph->bytes, ph->errors, secs, (double)ph->records / secs, (double)ph->bytes / secs / 1e6,
-          load_cpu_str(cpu, ph->bcpu1 - ph->bcpu0, pid), ph->ccpu1 - ph->ccpu0, ph->mcpu1 - ph->mcpu0);
+          load_cpu_str(cpu, ph->bcpu1 - ph->bcpu0, pid), ph->ccpu1 - ph->ccpu0, ph->mcpu1 - ph->mcpu0, ph->busiest);
 }
 
 /* Consumer-side check: sizes, count and sequence sum (0 + 1 + ... + n-1). */
