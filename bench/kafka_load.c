@@ -201,6 +201,30 @@ static void consumer_assign(rd_kafka_t *rk, const int64_t *from) {
 
 #define BATCH 4096
 
+/* One consume_batch_queue call for at most `want` records (the call waits
+ * until it has filled the batch or the timeout passes: never ask for more
+ * than are due); each record goes into `a` and, when given, `b`. Dies on an
+ * error, or after 30 s without a record. */
+static void consume_into(rd_kafka_queue_t *q, rd_kafka_message_t **msgs, long long want, load_check_t *a,
+                         load_check_t *b, int64_t *last_progress, long long n) {
+  ssize_t got = rd_kafka_consume_batch_queue(q, 1000, msgs, want < BATCH ? (size_t)want : BATCH);
+  if (got < 0)
+    load_die(O.prog, "consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
+  for (ssize_t i = 0; i < got; i++) {
+    rd_kafka_message_t *m = msgs[i];
+    if (m->err)
+      load_die(O.prog, "consume: %s", rd_kafka_message_errstr(m));
+    load_check_record(a, m->payload, m->len, O.size);
+    if (b)
+      load_check_record(b, m->payload, m->len, O.size);
+    rd_kafka_message_destroy(m);
+  }
+  if (got > 0)
+    *last_progress = load_now_ns();
+  else if (load_now_ns() - *last_progress > 30 * 1000000000LL)
+    load_die(O.prog, "consume: nothing for 30 s after %lld of %lld records", a->n, n);
+}
+
 /* Consumes exactly n records from the offsets in from[]; checks them. */
 static void consume_phase(const char *bootstraps, const int64_t *from, long long n, load_phase_t *ph) {
   rd_kafka_t *rk = consumer_new(bootstraps, false);
@@ -210,25 +234,8 @@ static void consume_phase(const char *bootstraps, const int64_t *from, long long
   consumer_assign(rk, from);
   rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(rk);
   int64_t last_progress = load_now_ns();
-  while (chk.n < n) {
-    /* the call waits until it has filled the batch or the timeout passes:
-     * ask for no more than are still due */
-    size_t want = n - chk.n < BATCH ? (size_t)(n - chk.n) : BATCH;
-    ssize_t got = rd_kafka_consume_batch_queue(q, 1000, msgs, want);
-    if (got < 0)
-      load_die(O.prog, "consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
-    for (ssize_t i = 0; i < got; i++) {
-      rd_kafka_message_t *m = msgs[i];
-      if (m->err)
-        load_die(O.prog, "consume: %s", rd_kafka_message_errstr(m));
-      load_check_record(&chk, m->payload, m->len, O.size);
-      rd_kafka_message_destroy(m);
-    }
-    if (got > 0)
-      last_progress = load_now_ns();
-    else if (load_now_ns() - last_progress > 30 * 1000000000LL)
-      load_die(O.prog, "consume: nothing for 30 s after %lld of %lld records", chk.n, n);
-  }
+  while (chk.n < n)
+    consume_into(q, msgs, n - chk.n, &chk, NULL, &last_progress, n);
   load_phase_end(ph, O.pid);
   ph->records = chk.n;
   ph->bytes = chk.n * (long long)O.size;
@@ -271,21 +278,7 @@ static void consume_mock_phase(kafka_target_t *t, long long n, load_phase_t *ph)
   int64_t last_progress = load_now_ns();
   while (all.n < n) {
     long long due = per_pass - pass.n < n - all.n ? per_pass - pass.n : n - all.n;
-    ssize_t got = rd_kafka_consume_batch_queue(q, 1000, msgs, due < BATCH ? (size_t)due : BATCH);
-    if (got < 0)
-      load_die(O.prog, "consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
-    for (ssize_t i = 0; i < got; i++) {
-      rd_kafka_message_t *m = msgs[i];
-      if (m->err)
-        load_die(O.prog, "consume: %s", rd_kafka_message_errstr(m));
-      load_check_record(&all, m->payload, m->len, O.size);
-      load_check_record(&pass, m->payload, m->len, O.size);
-      rd_kafka_message_destroy(m);
-    }
-    if (got > 0)
-      last_progress = load_now_ns();
-    else if (load_now_ns() - last_progress > 30 * 1000000000LL)
-      load_die(O.prog, "consume: nothing for 30 s after %lld of %lld records", all.n, n);
+    consume_into(q, msgs, due, &all, &pass, &last_progress, n);
     if (pass.n == per_pass) {
       if (pass.bad_size || (passes > 0 && pass.seq_sum != first_sum))
         load_die(O.prog, "consume check failed: pass %lld over the mock's window read other records", passes + 1);
