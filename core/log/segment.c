@@ -320,6 +320,13 @@ static bool load_index(beck_env_t *env, beck_segment_t *seg, beck_seg_recover_t 
   return ok;
 }
 
+beck_err_t beck__segment_range_error(const beck_segment_t *seg, int64_t pos, const beck_batch_header_t *h,
+                                     beck_error_t *e) {
+  return beck_error_set(e, BECK_ERR_CORRUPT, "batch at position %lld has base offset %lld (last offset delta %d), "
+                        "outside the segment's offsets %lld..%lld", (long long)pos, (long long)h->base_offset,
+                        (int)h->last_offset_delta, (long long)seg->base, (long long)seg->base + (long long)UINT32_MAX);
+}
+
 beck_err_t beck__segment_recover(beck_env_t *env, beck_segment_t *seg, beck_seg_recover_t *r, beck_error_t *e) {
   r->bad_pos = -1;
   r->bad_offset = -1;
@@ -354,11 +361,7 @@ beck_err_t beck__segment_recover(beck_env_t *env, beck_segment_t *seg, beck_seg_
                          "position %lld", (long long)r->verify_from, (long long)s.batch_pos);
           rc = BECK_ERR_CORRUPT;
         } else if (!beck__segment_holds(seg->base, h)) {
-          beck_error_set(&why, BECK_ERR_CORRUPT, "batch at position %lld has base offset %lld (last offset delta %d), "
-                         "outside the segment's offsets %lld..%lld", (long long)s.batch_pos,
-                         (long long)h->base_offset, (int)h->last_offset_delta, (long long)seg->base,
-                         (long long)seg->base + (long long)UINT32_MAX);
-          rc = BECK_ERR_CORRUPT;
+          rc = beck__segment_range_error(seg, s.batch_pos, h, &why);
         } else if ((known_prev && h->base_offset < prev_next) ||
                    (r->strict && known_prev && s.batch_pos >= r->verify_from && h->base_offset != prev_next)) {
           /* above the recovery point every batch was appended right after the previous one (gaps only come from

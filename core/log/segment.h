@@ -81,6 +81,10 @@ static inline void beck__segment_ref(beck_segment_t *seg) { atomic_fetch_add(&se
 static inline bool beck__segment_holds(int64_t base, const beck_batch_header_t *h) {
   return h->base_offset >= base && h->base_offset - base <= (int64_t)UINT32_MAX - h->last_offset_delta;
 }
+/* Sets e to why a batch failed beck__segment_holds() (position, offsets, the
+ * segment's range); returns BECK_ERR_CORRUPT. */
+beck_err_t beck__segment_range_error(const beck_segment_t *seg, int64_t pos, const beck_batch_header_t *h,
+                                     beck_error_t *e);
 /* Drops a reference; the last one closes the fd and frees. NULL is ok. */
 void beck__segment_unref(beck_env_t *env, beck_segment_t *seg);
 

@@ -44,11 +44,7 @@ beck_err_t beck_plog_verify(beck_plog_t *log, beck_error_t *e) {
     int rc;
     while ((rc = beck__scan_next(&s, &why)) == 1) {
       if (!beck__segment_holds(seg->base, &s.hdr)) {
-        beck_error_set(&why, BECK_ERR_CORRUPT, "batch at position %lld has base offset %lld (last offset delta %d), "
-                       "outside the segment's offsets %lld..%lld", (long long)s.batch_pos,
-                       (long long)s.hdr.base_offset, (int)s.hdr.last_offset_delta, (long long)seg->base,
-                       (long long)seg->base + (long long)UINT32_MAX);
-        rc = BECK_ERR_CORRUPT;
+        rc = beck__segment_range_error(seg, s.batch_pos, &s.hdr, &why);
         break;
       }
       if (s.hdr.base_offset < next) {
