@@ -646,6 +646,32 @@ static bool resolve_partitions(beck__sink_t *s) {
   return ok && s->nparts > 0;
 }
 
+/* A sink that keeps its offsets with its data (sink_seek) starts where its
+ * data ends, and the group's committed offset may be behind that: a crash
+ * between the sink's flush and the group commit. Nothing would commit it
+ * until new records came, so the group's lag (`beck group describe`) and a
+ * pipeline waiting for its sinks to drain would wait for records that are
+ * already written. Bring the group to the sink's position now. */
+static bool commit_seek(beck__sink_t *s, sink_part_t *p) {
+  beck__task_t *t = s->t;
+  beck__retry_t retry = {0};
+  beck_error_t e;
+  for (;;) {
+    int64_t group = -1;
+    beck_err_t rc = beck_client_committed(t->client, s->group, p->topic, p->partition, &group, &e);
+    if (rc == BECK_ERR_OK && group == p->seek)
+      return true;
+    if (rc == BECK_ERR_OK &&
+        (rc = beck_client_commit(t->client, s->group, p->topic, p->partition, p->seek, &e)) == BECK_ERR_OK) {
+      beck_log(t->ctx->log_ctx, BECK_LOG_INFO, "%s-%d: the group's offset %lld brought to the sink's own %lld",
+               p->topic, p->partition, (long long)group, (long long)p->seek);
+      return true;
+    }
+    if (!beck__task_backoff(t, &retry, &e))
+      return false;
+  }
+}
+
 static bool init_positions(beck__sink_t *s) {
   beck__task_t *t = s->t;
   for (size_t k = 0; k < s->nparts; k++) {
@@ -666,6 +692,8 @@ static bool init_positions(beck__sink_t *s) {
       if (!beck__task_backoff(t, &retry, &e))
         return false;
     }
+    if (p->seek >= 0 && !commit_seek(s, p))
+      return false;
   }
   return true;
 }

@@ -477,6 +477,37 @@ static void sink_seek_from_start_overrides_group_offset(void **state) {
   assert_int_equal(status(v, "snk").state, BECK_CONNECT_STOPPED);
 }
 
+/* Found by the pipeline kill test: a sink killed between its own flush
+ * (offsets kept with its data) and the group commit restarts at its data's
+ * end with nothing left to read, and nothing ever committed the group
+ * forward: the group showed lag for records already written, and `beck run`
+ * waited 60 s for its sinks to drain, then failed. */
+static void sink_seek_at_the_end_brings_the_group_offset_up(void **state) {
+  env_t *v = *state;
+  beck_error_t e;
+  assert_int_equal(add(v, &e, "name", "src", "connector", "test-source", "topic", "t", "count", "10", NULL),
+                   BECK_ERR_OK);
+  start(v, "src");
+  wait_records(v, "src", 10, 5000);
+  assert_int_equal(beck_client_commit(v->client, "connect-snk", "t", 0, 2, &e), BECK_ERR_OK);
+  assert_int_equal(
+      add(v, &e, "name", "snk", "connector", "test-sink", "topics", "t", "out.path", v->out, "seek", "t:0:10", NULL),
+      BECK_ERR_OK);
+  start(v, "snk");
+  int64_t committed = -1;
+  for (int i = 0; i < 300 && committed != 10; i++) {
+    usleep(10000);
+    assert_int_equal(beck_client_committed(v->client, "connect-snk", "t", 0, &committed, &e), BECK_ERR_OK);
+  }
+  assert_int_equal(committed, 10);
+  assert_int_equal(status(v, "snk").records, 0); /* nothing re-read */
+  assert_int_equal(beck_connect_worker_stop(v->w, "snk", &e), BECK_ERR_OK);
+  static char lines[16][64];
+  assert_int_equal(count_lines(v->out, lines, 16), 0);
+  assert_int_equal(beck_client_committed(v->client, "connect-snk", "t", 0, &committed, &e), BECK_ERR_OK);
+  assert_int_equal(committed, 10);
+}
+
 static void graceful_stop_flushes_and_commits(void **state) {
   env_t *v = *state;
   beck_error_t e;
@@ -629,6 +660,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(source_conversion_errors_are_dead_lettered, setup, teardown),
       cmocka_unit_test_setup_teardown(retriable_put_and_failed_flush_deliver_everything_once, setup, teardown),
       cmocka_unit_test_setup_teardown(sink_seek_from_start_overrides_group_offset, setup, teardown),
+      cmocka_unit_test_setup_teardown(sink_seek_at_the_end_brings_the_group_offset_up, setup, teardown),
       cmocka_unit_test_setup_teardown(graceful_stop_flushes_and_commits, setup, teardown),
       cmocka_unit_test_setup_teardown(pause_and_resume, setup, teardown),
       cmocka_unit_test_setup_teardown(keyed_records_spread_over_partitions_exactly_once_across_restart, setup,
