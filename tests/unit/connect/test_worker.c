@@ -457,8 +457,9 @@ static void retriable_put_and_failed_flush_deliver_everything_once(void **state)
   assert_true(status(v, "src").retries >= 2);
 }
 
-static void sink_seek_from_start_overrides_group_offset(void **state) {
-  env_t *v = *state;
+/* Ten records in t, the group connect-snk committed at 2, then a sink "snk"
+ * whose start() seeks to `seek` ("t:0:N"), started. */
+static void start_seeking_sink(env_t *v, const char *seek) {
   beck_error_t e;
   assert_int_equal(add(v, &e, "name", "src", "connector", "test-source", "topic", "t", "count", "10", NULL),
                    BECK_ERR_OK);
@@ -466,9 +467,15 @@ static void sink_seek_from_start_overrides_group_offset(void **state) {
   wait_records(v, "src", 10, 5000);
   assert_int_equal(beck_client_commit(v->client, "connect-snk", "t", 0, 2, &e), BECK_ERR_OK);
   assert_int_equal(
-      add(v, &e, "name", "snk", "connector", "test-sink", "topics", "t", "out.path", v->out, "seek", "t:0:7", NULL),
+      add(v, &e, "name", "snk", "connector", "test-sink", "topics", "t", "out.path", v->out, "seek", seek, NULL),
       BECK_ERR_OK);
   start(v, "snk");
+}
+
+static void sink_seek_from_start_overrides_group_offset(void **state) {
+  env_t *v = *state;
+  beck_error_t e;
+  start_seeking_sink(v, "t:0:7");
   wait_records(v, "snk", 3, 5000);
   assert_int_equal(beck_connect_worker_stop(v->w, "snk", &e), BECK_ERR_OK);
   static char lines[16][64];
@@ -485,15 +492,7 @@ static void sink_seek_from_start_overrides_group_offset(void **state) {
 static void sink_seek_at_the_end_brings_the_group_offset_up(void **state) {
   env_t *v = *state;
   beck_error_t e;
-  assert_int_equal(add(v, &e, "name", "src", "connector", "test-source", "topic", "t", "count", "10", NULL),
-                   BECK_ERR_OK);
-  start(v, "src");
-  wait_records(v, "src", 10, 5000);
-  assert_int_equal(beck_client_commit(v->client, "connect-snk", "t", 0, 2, &e), BECK_ERR_OK);
-  assert_int_equal(
-      add(v, &e, "name", "snk", "connector", "test-sink", "topics", "t", "out.path", v->out, "seek", "t:0:10", NULL),
-      BECK_ERR_OK);
-  start(v, "snk");
+  start_seeking_sink(v, "t:0:10");
   int64_t committed = -1;
   for (int i = 0; i < 300 && committed != 10; i++) {
     usleep(10000);
