@@ -19,7 +19,6 @@
  */
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdatomic.h>
 
 #include "load_common.h"
 
@@ -28,7 +27,7 @@ static load_opts_t O;
 typedef struct disk_log {
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  uint8_t *pending; /* records arrived, not yet written */
+  uint8_t *pending; /* records arrived, not yet written; swapped with the syncer's buffer */
   size_t pending_len, cap;
   long long arrived;  /* records handed over so far */
   long long total;    /* records in the run */
@@ -52,7 +51,9 @@ static void *syncer(void *arg) {
       pthread_cond_wait(&d->cv, &d->mu);
     size_t len = d->pending_len;
     long long hi = d->arrived;
-    memcpy(buf, d->pending, len);
+    uint8_t *full = d->pending;
+    d->pending = buf;
+    buf = full;
     d->pending_len = 0;
     pthread_mutex_unlock(&d->mu);
     for (size_t done = 0; done < len;) {
